@@ -1,0 +1,199 @@
+"""Build the entries the app writes, from typed values only.
+
+Narrations are fixed words plus the category; the only caller text that may reach the
+books is a donor's consented display name, checked by `safe_display_name`. Every entry
+carries its request or donation code as a link and a `carebooks-id` that makes posting
+it twice a no-op.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal
+
+from beancount.core import amount as bc_amount
+from beancount.core import data
+
+from ledger import accounts as acc
+from ledger.errors import InvalidReference, InvalidText
+from ledger.money import to_amount
+
+ID_KEY = "carebooks-id"
+DONOR_KEY = "donor"
+ANONYMOUS = "Anonymous"
+REQUEST_CODE = re.compile(r"^R-\d{4}-\d{4,6}$")
+DONATION_CODE = re.compile(r"^D-\d{4}-\d{4,6}$")
+DISPLAY_NAME_MAX = 60
+
+
+def _meta(carebooks_id: str, **extra: str) -> dict:
+    meta = data.new_metadata("<carebooks>", 0)
+    meta[ID_KEY] = carebooks_id
+    meta.update(extra)
+    return meta
+
+
+def _posting(account: str, number: Decimal, currency: str) -> data.Posting:
+    return data.Posting(account, bc_amount.Amount(number, currency), None, None, None, None)
+
+
+def _check_code(code: str, pattern: re.Pattern, field: str) -> str:
+    if not isinstance(code, str) or not pattern.match(code):
+        example = "R-2026-0042" if pattern is REQUEST_CODE else "D-2026-0107"
+        raise InvalidReference(field, f"{field}: {code!r} is not a code like {example}")
+    return code
+
+
+def _check_category(category: str, field: str = "category") -> str:
+    if not isinstance(category, str) or not re.match(r"^[a-z][a-z0-9-]{0,30}$", category):
+        raise InvalidReference(field, f"{field}: {category!r} is not a category name")
+    return category
+
+
+def _check_cash(account: str) -> str:
+    if not isinstance(account, str) or not re.match(r"^Assets:Fund:[A-Z][A-Za-z0-9-]*$", account):
+        raise InvalidReference("account", f"account: {account!r} is not a cash account "
+                               "like Assets:Fund:Bank")
+    return account
+
+
+def _check_date(date: dt.date) -> dt.date:
+    if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
+        raise InvalidReference("date", f"date: {date!r} is not a calendar date")
+    return date
+
+
+def _check_seq(seq: int) -> int:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= 9999:
+        raise InvalidReference("seq", f"seq: {seq!r} must be a whole number from 1 to 9999")
+    return seq
+
+
+def _label(category: str) -> str:
+    return category.replace("-", " ").capitalize()
+
+
+def _transaction(meta: dict, date: dt.date, payee: str, narration: str, link: str,
+                 postings: list[data.Posting]) -> data.Transaction:
+    return data.Transaction(meta, date, "*", payee, narration, data.EMPTY_SET,
+                            frozenset({link}), postings)
+
+
+def approval(code: str, seq: int, date: dt.date, category: str, amount: Decimal,
+             currency: str) -> data.Transaction:
+    """Aid approved: accrue the expense against `Liabilities:Aid:Approved`."""
+    code = _check_code(code, REQUEST_CODE, "code")
+    n = to_amount(amount, currency)
+    category = _check_category(category)
+    return _transaction(_meta(f"approve:{code}:{_check_seq(seq)}"), _check_date(date),
+                        "Aid approved", _label(category), code,
+                        [_posting(acc.aid_account(category), n, currency),
+                         _posting(acc.APPROVED, -n, currency)])
+
+
+def payment(code: str, seq: int, date: dt.date, category: str, method: str, account: str,
+            amount: Decimal, currency: str) -> data.Transaction:
+    """Aid paid: settle part or all of an approval from a cash account."""
+    code = _check_code(code, REQUEST_CODE, "code")
+    n = to_amount(amount, currency)
+    category = _check_category(category)
+    if method not in acc.PAYOUT_METHODS:
+        raise InvalidReference("payout_method", f"payout_method: {method!r} is not one of "
+                               f"{', '.join(acc.PAYOUT_METHODS)}")
+    return _transaction(_meta(f"pay:{code}:{_check_seq(seq)}"), _check_date(date),
+                        "Aid paid", f"{_label(category)}, {acc.PAYOUT_METHODS[method]}", code,
+                        [_posting(acc.APPROVED, n, currency),
+                         _posting(_check_cash(account), -n, currency)])
+
+
+def cancellation(code: str, seq: int, date: dt.date, category: str, amount: Decimal,
+                 currency: str) -> data.Transaction:
+    """Approval cancelled: reverse the unpaid part of an approval."""
+    code = _check_code(code, REQUEST_CODE, "code")
+    n = to_amount(amount, currency)
+    category = _check_category(category)
+    return _transaction(_meta(f"cancel:{code}:{_check_seq(seq)}"), _check_date(date),
+                        "Approval cancelled", _label(category), code,
+                        [_posting(acc.APPROVED, n, currency),
+                         _posting(acc.aid_account(category), -n, currency)])
+
+
+def donation(code: str, date: dt.date, category: str, account: str, amount: Decimal,
+             currency: str, *, fee: Decimal | None = None,
+             donor_name: str | None = None) -> data.Transaction:
+    """A donation of `amount` (gross) into `account`, less an optional processor fee.
+
+    `donor_name` is written only when given, which the caller does only with the
+    donor's recorded consent; otherwise the books say "Anonymous".
+    """
+    code = _check_code(code, DONATION_CODE, "code")
+    gross = to_amount(amount, currency)
+    fee_n = to_amount(fee, currency, field="fee", allow_zero=True) if fee is not None else None
+    if fee_n is not None and fee_n >= gross:
+        raise InvalidReference("fee", f"fee: {fee_n} must be less than the amount {gross}")
+    category = _check_category(category)
+    donor = safe_display_name(donor_name) if donor_name else ANONYMOUS
+    postings = [_posting(_check_cash(account), gross - (fee_n or 0), currency)]
+    if fee_n:
+        postings.append(_posting(acc.FEES, fee_n, currency))
+    postings.append(_posting(acc.donation_account(category), -gross, currency))
+    return _transaction(_meta(f"donation:{code}", **{DONOR_KEY: donor}), _check_date(date),
+                        "Donation", _label(category), code, postings)
+
+
+def donation_refund(code: str, seq: int, date: dt.date, category: str, account: str,
+                    amount: Decimal, currency: str) -> data.Transaction:
+    """Part or all of a donation given back from a cash account."""
+    code = _check_code(code, DONATION_CODE, "code")
+    n = to_amount(amount, currency)
+    category = _check_category(category)
+    return _transaction(_meta(f"refund:{code}:{_check_seq(seq)}"), _check_date(date),
+                        "Donation refunded", _label(category), code,
+                        [_posting(acc.donation_account(category), n, currency),
+                         _posting(_check_cash(account), -n, currency)])
+
+
+def opening_balance(account: str, date: dt.date, amount: Decimal,
+                    currency: str) -> data.Transaction:
+    """What a cash account held when these books began."""
+    account = _check_cash(account)
+    n = to_amount(amount, currency)
+    leaf = account.rsplit(":", 1)[-1]
+    return data.Transaction(_meta(f"opening:{account}"), _check_date(date), "*",
+                            "Opening balance", leaf, data.EMPTY_SET, data.EMPTY_SET,
+                            [_posting(account, n, currency), _posting(acc.OPENING, -n, currency)])
+
+
+# Characters a display name may hold: letters and combining marks of any script, digits,
+# spaces, and . , ' - &. Nothing that can close a string, start a line, or reorder text.
+_NAME_OK = {"L", "M", "N", "Zs"}
+_NAME_PUNCT = set(".,'-&")
+
+
+def safe_display_name(name: str) -> str:
+    """Return `name` (NFC, trimmed) if it is safe for the books, else raise InvalidText."""
+    if not isinstance(name, str):
+        raise InvalidText("donor_name", "donor_name: must be text")
+    clean = unicodedata.normalize("NFC", name).strip()
+    if not clean:
+        raise InvalidText("donor_name", "donor_name: empty; leave it out for Anonymous")
+    if len(clean) > DISPLAY_NAME_MAX:
+        raise InvalidText("donor_name", f"donor_name: {len(clean)} characters; "
+                          f"at most {DISPLAY_NAME_MAX}")
+    for ch in clean:
+        cat = unicodedata.category(ch)
+        if ch == " " or ch in _NAME_PUNCT:
+            continue
+        if cat[0] not in ("L", "M", "N") or cat == "Zs":
+            raise InvalidText("donor_name", f"donor_name: character U+{ord(ch):04X} is not "
+                              "allowed; use letters, digits, spaces and . , ' - &")
+    if "  " in clean:
+        raise InvalidText("donor_name", "donor_name: no double spaces")
+    return clean
+
+
+def carebooks_id(entry: data.Directive) -> str | None:
+    """The idempotency key of an entry the app wrote, if any."""
+    return entry.meta.get(ID_KEY) if entry.meta else None

@@ -1,0 +1,107 @@
+"""The seal chain: each closed month's file hash, chained to the seal before it.
+
+A seal for month M is written to `seals.beancount`, dated the first day of M+1:
+
+    2026-12-01 custom "carebooks-seal" "2026-11" "<sha256 of 2026/2026-11.beancount>"
+      "<previous seal hash>" "<this seal hash>"
+
+where this seal hash is the SHA-256 of the three lines `M`, the file hash and the
+previous seal hash, each followed by a newline, so anyone can recompute it with
+`printf '%s\n%s\n%s\n' 2026-11 FILEHASH PREVHASH | sha256sum`. The first seal's previous
+hash is 64 zeros.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from beancount.core import amount as bc_amount
+from beancount.core import data
+from beancount.parser.grammar import ValueType
+
+from ledger.files import sha256_file
+from ledger.state import GENESIS, SEAL_TYPE, Seal
+
+
+def seal_hash(month: str, file_sha256: str, prev: str) -> str:
+    """The hash of one seal: SHA-256 of `month\\nfile_sha256\\nprev\\n`."""
+    return hashlib.sha256(f"{month}\n{file_sha256}\n{prev}\n".encode()).hexdigest()
+
+
+def month_path(books_dir: Path, month: str) -> Path:
+    """Where month `YYYY-MM` lives: `YYYY/YYYY-MM.beancount`."""
+    return books_dir / month[:4] / f"{month}.beancount"
+
+
+def next_month(month: str) -> str:
+    """`'2026-12'` -> `'2027-01'`."""
+    year, mon = int(month[:4]), int(month[5:7])
+    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+
+
+def first_day_after(month: str) -> dt.date:
+    """The first day of the month after `month`, where its balance assertions stand."""
+    return dt.date.fromisoformat(next_month(month) + "-01")
+
+
+def seal_entries(month: str, file_sha256: str, prev: str,
+                 statements: dict[str, Decimal], currency: str) -> tuple[list, Seal]:
+    """The balance assertions and the seal directive that close `month`."""
+    date = first_day_after(month)
+    entries: list = []
+    for account, number in sorted(statements.items()):
+        meta = data.new_metadata("<carebooks>", 0)
+        entries.append(data.Balance(meta, date, account,
+                                    bc_amount.Amount(number, currency), None, None))
+    digest = seal_hash(month, file_sha256, prev)
+    meta = data.new_metadata("<carebooks>", 0)
+    meta["carebooks-id"] = f"seal:{month}"
+    values = [ValueType(v, str) for v in (month, file_sha256, prev, digest)]
+    entries.append(data.Custom(meta, date, SEAL_TYPE, values))
+    return entries, Seal(month, file_sha256, prev, digest, date)
+
+
+@dataclass
+class Verification:
+    """The outcome of `verify`: ok, or the first month whose seal no longer holds."""
+
+    ok: bool
+    sealed_through: str | None
+    first_bad_month: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.ok:
+            upto = self.sealed_through or "no month yet"
+            return f"seal chain intact (sealed through {upto})"
+        return "seal chain broken at " + str(self.first_bad_month) + ": " + "; ".join(self.problems)
+
+
+def verify_chain(books_dir: Path, seals: list[Seal]) -> Verification:
+    """Recompute every seal from the files; name the first month that no longer matches."""
+    prev = GENESIS
+    expected_month = None
+    for seal in seals:
+        problems = []
+        if expected_month is not None and seal.month != expected_month:
+            problems.append(f"expected a seal for {expected_month} next, found {seal.month}")
+        if seal.prev != prev:
+            problems.append("its previous-seal hash does not match the seal before it")
+        if seal.seal_hash != seal_hash(seal.month, seal.file_sha256, seal.prev):
+            problems.append("its seal hash does not match its contents")
+        path = month_path(books_dir, seal.month)
+        if not path.exists():
+            problems.append(f"{path.relative_to(books_dir)} is missing")
+        elif sha256_file(path) != seal.file_sha256:
+            problems.append(f"{path.relative_to(books_dir)} changed after it was sealed "
+                            f"(sha256 now {sha256_file(path)[:12]}..., sealed "
+                            f"{seal.file_sha256[:12]}...)")
+        if problems:
+            return Verification(False, seals[-1].month, seal.month, problems)
+        prev = seal.seal_hash
+        expected_month = next_month(seal.month)
+    return Verification(True, seals[-1].month if seals else None)

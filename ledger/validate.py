@@ -1,0 +1,119 @@
+"""The rules an entry must meet before it is appended, checked against `BooksState`.
+
+Each rule raises its own `EntryRefused` subclass with the numbers; `check_entry` runs
+them all. `round_trip` proves the formatted text parses back to the same entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from beancount.core import data
+from beancount.parser import parser, printer
+
+from ledger import accounts as acc
+from ledger.entries import ID_KEY
+from ledger.errors import (AccountNotOpen, BeforeBalanceAssertion, CashBelowZero,
+                           ExceedsDonation, ExceedsOutstanding, InvalidAmount, MonthSealed,
+                           RoundTripFailed, Unbalanced, WrongCurrency)
+from ledger.money import fmt, minor_unit
+from ledger.state import ZERO, BooksState, month_of
+
+
+def check_entry(state: BooksState, entry: data.Transaction) -> None:
+    """Raise the first rule `entry` breaks against `state`; return if it may be written."""
+    cur = state.currency
+    date = entry.date
+    month = month_of(date)
+    sealed = state.sealed_through
+    if sealed is not None and month <= sealed:
+        raise MonthSealed(f"month sealed: {date} is in {month}, and the books are sealed "
+                          f"through {sealed}; record it in an open month instead")
+    total = ZERO
+    deltas: dict[str, Decimal] = {}
+    places = minor_unit(cur)
+    for posting in entry.postings:
+        units = posting.units
+        if units.currency != cur:
+            raise WrongCurrency(f"currency: {posting.account} is posted in {units.currency}; "
+                                f"this fund keeps its books in {cur}")
+        if units.number.as_tuple().exponent < -places:
+            raise InvalidAmount("amount", f"amount: {units.number} has more than {places} "
+                                f"decimals, the minor unit of {cur}")
+        if not state.is_open(posting.account, date):
+            raise AccountNotOpen(f"account not open: {posting.account} is not open on {date}")
+        last = state.last_balance.get(posting.account)
+        if last is not None and date < last:
+            raise BeforeBalanceAssertion(
+                f"balance assertion: {posting.account} has a balance asserted on {last}; "
+                f"an entry dated {date} would change it")
+        total += units.number
+        deltas[posting.account] = deltas.get(posting.account, ZERO) + units.number
+    if total != ZERO:
+        raise Unbalanced(f"unbalanced: the postings sum to {fmt(total, cur)}, not zero")
+    for link in entry.links:
+        _check_link(state, link, deltas, cur)
+    for account, delta in deltas.items():
+        if delta < 0 and acc.is_cash(account):
+            _check_cash(state, account, month, delta, cur)
+
+
+def _check_link(state: BooksState, link: str, deltas: dict[str, Decimal], cur: str) -> None:
+    settled = deltas.get(acc.APPROVED, ZERO)
+    if settled > 0:
+        outstanding = state.outstanding(link)
+        if settled > outstanding:
+            raise ExceedsOutstanding(
+                f"exceeds outstanding: {fmt(settled, cur)} is more than what is approved and "
+                f"unpaid on {link}: {fmt(outstanding, cur)}")
+    returned = sum((v for a, v in deltas.items() if a.startswith(acc.DONATION_ROOT + ":")), ZERO)
+    if returned > 0:
+        left = -state.link_total(link, acc.DONATION_ROOT)
+        if returned > left:
+            raise ExceedsDonation(f"exceeds donation: refunding {fmt(returned, cur)} but "
+                                  f"only {fmt(left, cur)} of {link} is left to refund")
+
+
+def _check_cash(state: BooksState, account: str, month: str, delta: Decimal, cur: str) -> None:
+    """The account must stay at or above zero at the end of this month and every later one."""
+    per_month = state.monthly.get(account, {})
+    running = sum((v for m, v in per_month.items() if m < month), ZERO)
+    lowest = None
+    for m in sorted(set(per_month) | {month}):
+        if m < month:
+            continue
+        running += per_month.get(m, ZERO)
+        lowest = running if lowest is None else min(lowest, running)
+    if lowest is not None and lowest + delta < 0:
+        raise CashBelowZero(f"cash below zero: {account} holds {fmt(lowest, cur)} "
+                            f"(from {month} on); this entry takes out {fmt(-delta, cur)}")
+
+
+def round_trip(entry: data.Transaction) -> str:
+    """Format `entry` and prove the text parses back to the same entry; return the text."""
+    text = printer.format_entry(entry)
+    parsed, errors, options = parser.parse_string(text)
+    if errors or len(parsed) != 1 or options["include"] or options["plugin"]:
+        raise RoundTripFailed(f"round trip: the entry's text did not parse back cleanly "
+                              f"({len(parsed)} entries, {len(errors)} errors)")
+    back = parsed[0]
+    same = (isinstance(back, data.Transaction) and back.date == entry.date
+            and back.payee == entry.payee and back.narration == entry.narration
+            and back.links == entry.links and back.tags == entry.tags
+            and back.meta.get(ID_KEY) == entry.meta.get(ID_KEY)
+            and _user_meta(back) == _user_meta(entry)
+            and [(p.account, p.units) for p in back.postings]
+            == [(p.account, p.units) for p in entry.postings])
+    if not same:
+        raise RoundTripFailed("round trip: the entry's text parses back to a different entry")
+    return text
+
+
+def _user_meta(entry: data.Directive) -> dict:
+    return {k: v for k, v in entry.meta.items() if k not in ("filename", "lineno")}
+
+
+def date_ok(date: dt.date) -> bool:
+    """True for a plausible booking date (beancount accepts years 1 to 9999)."""
+    return dt.date(1900, 1, 1) <= date <= dt.date(9999, 12, 31)
