@@ -25,6 +25,7 @@ DONOR_KEY = "donor"
 ANONYMOUS = "Anonymous"
 REQUEST_CODE = re.compile(r"^R-\d{4}-\d{4,6}$")
 DONATION_CODE = re.compile(r"^D-\d{4}-\d{4,6}$")
+TRANSFER_CODE = re.compile(r"^T-\d{4}-\d{4,6}$")
 DISPLAY_NAME_MAX = 60
 
 
@@ -41,7 +42,8 @@ def _posting(account: str, number: Decimal, currency: str) -> data.Posting:
 
 def _check_code(code: str, pattern: re.Pattern, field: str) -> str:
     if not isinstance(code, str) or not pattern.match(code):
-        example = "R-2026-0042" if pattern is REQUEST_CODE else "D-2026-0107"
+        example = {REQUEST_CODE: "R-2026-0042", DONATION_CODE: "D-2026-0107"}.get(
+            pattern, "T-2026-0003")
         raise InvalidReference(field, f"{field}: {code!r} is not a code like {example}")
     return code
 
@@ -153,6 +155,19 @@ def donation_refund(code: str, seq: int, date: dt.date, category: str, account: 
                         "Donation refunded", _label(category), code,
                         [_posting(acc.donation_account(category), n, currency),
                          _posting(_check_cash(account), -n, currency)])
+
+
+def transfer(code: str, date: dt.date, from_account: str, to_account: str, amount: Decimal,
+             currency: str) -> data.Transaction:
+    """Money moved between two of the fund's cash accounts (e.g. bank to cash)."""
+    code = _check_code(code, TRANSFER_CODE, "code")
+    n = to_amount(amount, currency)
+    source, target = _check_cash(from_account), _check_cash(to_account)
+    if source == target:
+        raise InvalidReference("to_account", "to_account: must differ from from_account")
+    return _transaction(_meta(f"transfer:{code}"), _check_date(date), "Transfer",
+                        f"{source.rsplit(':', 1)[-1]} to {target.rsplit(':', 1)[-1]}", code,
+                        [_posting(target, n, currency), _posting(source, -n, currency)])
 
 
 def opening_balance(account: str, date: dt.date, amount: Decimal,

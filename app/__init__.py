@@ -1,0 +1,26 @@
+"""The Carebooks web app: a Flask application factory and its extensions."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from app.config import instance_path, load_settings
+
+
+def create_app(*, instance: str | os.PathLike | None = None,
+               test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app for one fund's instance folder; `test_config` overrides settings."""
+    folder = instance_path(instance)
+    app = Flask(__name__, instance_path=str(folder), instance_relative_config=True)
+    app.config.update(load_settings(folder))
+    if test_config:
+        app.config.update(test_config)
+
+    from app import fund, public
+
+    fund.init_app(app)
+    app.register_blueprint(public.bp)
+    return app

@@ -1,0 +1,27 @@
+"""The fund's books as seen from the app: one `ledger.Books` per process, opened lazily."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from ledger import Books
+
+_lock = threading.Lock()
+
+
+def init_app(app: Flask) -> None:
+    """Attach the books registry to `app` (opened on first use, then kept)."""
+    app.extensions["carebooks.books"] = None
+
+
+def books() -> Books:
+    """The books of the current app's fund, opened once per process."""
+    ext = current_app.extensions
+    if ext.get("carebooks.books") is None:
+        with _lock:
+            if ext.get("carebooks.books") is None:
+                ext["carebooks.books"] = Books.open(Path(current_app.config["BOOKS_DIR"]))
+    return ext["carebooks.books"]
