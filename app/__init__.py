@@ -19,8 +19,10 @@ def create_app(*, instance: str | os.PathLike | None = None,
     if test_config:
         app.config.update(test_config)
 
-    from app import fund, public
+    from app import api, db, fund, public
 
+    db.init_app(app)
     fund.init_app(app)
     app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
     return app

@@ -1,8 +1,12 @@
-"""The `carebooks` command: a Flask CLI group over the instance named by CAREBOOKS_INSTANCE."""
+"""The `carebooks` command: a Flask CLI group over the instance named by CAREBOOKS_INSTANCE.
+
+Each error is one line on stderr and a non-zero exit.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 from pathlib import Path
 
@@ -11,7 +15,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
-from ledger import BooksInvalid, FundSettings, LedgerError, init_books
+from app.workflow.errors import WorkflowError
+from ledger import FundSettings, LedgerError, init_books
 from ledger.books import MAIN
 
 
@@ -20,41 +25,143 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def clean_errors(fn):
+    """Turn workflow and ledger refusals into one line on stderr and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (WorkflowError, LedgerError) as exc:
+            _fail(exc.message)
+
+    return wrapper
+
+
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False,
              add_version_option=False)
 def main() -> None:
     """Carebooks: the books of a mutual aid fund."""
 
 
+def _books_dir() -> Path:
+    return Path(current_app.config["BOOKS_DIR"])
+
+
 @main.command("init")
 @click.option("--name", required=True, help="The fund's name, as the books and reports show it.")
 @click.option("--currency", default="USD", show_default=True, help="ISO 4217 code.")
 @with_appcontext
+@clean_errors
 def init_command(name: str, currency: str) -> None:
-    """Create a new fund's books in the instance folder."""
-    books_dir = Path(current_app.config["BOOKS_DIR"])
-    try:
-        init_books(books_dir, FundSettings(name, currency), dt.date.today().replace(day=1))
-    except LedgerError as exc:
-        _fail(exc.message)
-    click.echo(f"created the books of {name} in {books_dir}")
+    """Create a new fund: the database schema and the books."""
+    from app.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    init_books(_books_dir(), FundSettings(name, currency), dt.date.today().replace(day=1))
+    click.echo(f"created the fund {name} in {current_app.instance_path}")
+
+
+@main.group("db")
+def db_group() -> None:
+    """The database schema."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+@clean_errors
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from app.migrate import current_revision, upgrade
+
+    url = current_app.config["DATABASE_URL"]
+    upgrade(url)
+    click.echo(f"database at revision {current_revision(url)}")
+
+
+@main.group("user")
+def user_group() -> None:
+    """People and their roles."""
+
+
+@user_group.command("add")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["member", "treasurer", "admin"]), help="Repeat for several.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--handle", help="Public handle (default: the part of the email before @).")
+@with_appcontext
+@clean_errors
+def user_add(email: str, roles: tuple[str, ...], password_stdin: bool, handle: str | None):
+    """Add a person (the password is asked for, or read from stdin)."""
+    from app.workflow.people import add_person
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    person = add_person(email, list(roles), password=password, handle=handle)
+    click.echo(f"added {person.email} ({person.roles}) as @{person.handle}")
+
+
+@main.group("token")
+def token_group() -> None:
+    """API bearer tokens."""
+
+
+@token_group.command("create")
+@click.argument("email")
+@with_appcontext
+@clean_errors
+def token_create(email: str) -> None:
+    """Print a new API token for EMAIL (shown once; only its hash is kept)."""
+    from app.workflow.people import create_token
+
+    click.echo(create_token(email))
+
+
+@main.command("seal")
+@click.argument("month")
+@click.option("--balance", "balances", multiple=True, metavar="ACCOUNT=AMOUNT",
+              help="A statement balance, e.g. Assets:Fund:Bank=1200.00; repeat per account.")
+@click.option("--as", "actor_email", required=True, help="The treasurer sealing the month.")
+@with_appcontext
+@clean_errors
+def seal_command(month: str, balances: tuple[str, ...], actor_email: str) -> None:
+    """Seal MONTH (YYYY-MM) with the statement balances of the cash accounts."""
+    from app.models import Role
+    from app.workflow.errors import Forbidden, InvalidInput
+    from app.workflow.months import seal
+    from app.workflow.people import person_by_email
+
+    actor = person_by_email(actor_email)
+    if not actor.has(Role.treasurer):
+        raise Forbidden(f"{actor_email} is not a treasurer")
+    parsed = {}
+    for item in balances:
+        account, sep, amount = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--balance {item!r}: write ACCOUNT=AMOUNT", field="balance")
+        parsed[account.strip()] = amount.strip()
+    result = seal(actor, month, {"balances": parsed})
+    click.echo(f"sealed {result['month']}: {result['seal_hash']}")
 
 
 @main.command("demo")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the instance has books.")
 @with_appcontext
+@clean_errors
 def demo_command(if_missing: bool) -> None:
     """Create a demo fund with a few months of donations, requests and payments."""
-    from app.demo import create_demo_books
+    from app.demo import create_demo
 
-    books_dir = Path(current_app.config["BOOKS_DIR"])
-    if (books_dir / MAIN).exists():
+    if (_books_dir() / MAIN).exists():
         if if_missing:
-            click.echo(f"using the fund in {books_dir.parent}")
+            click.echo(f"using the fund in {current_app.instance_path}")
             return
-        _fail(f"{books_dir} already holds books; choose another CAREBOOKS_INSTANCE")
-    create_demo_books(books_dir)
-    click.echo(f"created a demo fund in {books_dir.parent}")
+        _fail(f"{_books_dir()} already holds books; choose another CAREBOOKS_INSTANCE")
+    create_demo()
+    click.echo(f"created a demo fund in {current_app.instance_path}")
 
 
 @main.command("serve")
@@ -62,28 +169,20 @@ def demo_command(if_missing: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 def serve_command(port: int, host: str) -> None:
     """Serve the app (development server; see docs/operations.md for production)."""
-    app = create_app()
-    click.echo(f"Carebooks: http://{host}:{port}/")
     from werkzeug.serving import run_simple
 
+    app = create_app()
+    click.echo(f"Carebooks: http://{host}:{port}/")
     run_simple(host, port, app, use_reloader=False, threaded=True)
 
 
 @main.command("check")
 @with_appcontext
 def check_command() -> None:
-    """Load the books, report Beancount's errors, and verify the seal chain."""
-    from app.fund import books
+    """Settle the outbox, cross-check database and books, verify the seal and audit chains."""
+    from app.workflow.check import run_check
 
-    try:
-        verification = books().verify()
-        state = books().state
-    except BooksInvalid as exc:
-        _fail(exc.message)
-    except LedgerError as exc:
-        _fail(exc.message)
-    click.echo(f"books: {state.entry_count} entries, cash {state.cash()} {state.currency}, "
-               f"committed {state.committed()}, available {state.available()}")
-    click.echo(str(verification))
-    if not verification.ok:
+    report = run_check()
+    click.echo(str(report))
+    if not report.ok:
         sys.exit(1)

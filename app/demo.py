@@ -1,12 +1,22 @@
-"""A small demo fund for `make run`: a few months of donations, requests and payments."""
+"""A small demo fund for `make run`: people, a few months of donations, requests,
+approvals and payments, all through the workflow, two months sealed."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+import secrets
 from pathlib import Path
 
-from ledger import Books, FundSettings, entries as E, init_books
+from flask import current_app
+
+from app.migrate import upgrade
+from app.workflow import donations, months, requests
+from app.workflow.people import add_person
+from ledger import FundSettings, init_books
+from ledger.state import month_of
+
+DEMO_PEOPLE = [("alex@example.org", ["treasurer"], "alex"), ("bea@example.org", ["treasurer"], "bea"),
+               ("admin@example.org", ["admin"], "admin")]
 
 
 def _months_back(today: dt.date, n: int) -> dt.date:
@@ -16,41 +26,51 @@ def _months_back(today: dt.date, n: int) -> dt.date:
     return dt.date(year, month, 1)
 
 
-def create_demo_books(books_dir: Path, today: dt.date | None = None) -> Books:
-    """Create books for "Neighbours Mutual Aid" starting three months ago, two months sealed."""
+def create_demo(today: dt.date | None = None) -> None:
+    """Create the demo fund "Neighbours Mutual Aid" in the current app's instance."""
     today = today or dt.date.today()
     start = _months_back(today, 3)
-    books = init_books(books_dir, FundSettings("Neighbours Mutual Aid"), start)
-    cur = books.currency
-    post = books.post
-    post(E.opening_balance("Assets:Fund:Bank", start, Decimal("2400.00"), cur))
-    months = [_months_back(today, n) for n in (3, 2, 1, 0)]
-    seq = 0
-    for i, first in enumerate(months):
+    upgrade(current_app.config["DATABASE_URL"])
+    books = init_books(Path(current_app.config["BOOKS_DIR"]),
+                       FundSettings("Neighbours Mutual Aid"), start)
+    password = secrets.token_urlsafe(12)
+    alex, bea, _ = (add_person(e, r, handle=h, password=password) for e, r, h in DEMO_PEOPLE)
+    members = [add_person(f"member{i}@example.org", ["member"], handle=f"neighbour{i}",
+                          password=password) for i in range(1, 9)]
+    from ledger import entries as E
+    from decimal import Decimal
+    books.post(E.opening_balance("Assets:Fund:Bank", start, Decimal("2400.00"), books.currency))
+    n = 0
+    for back in (3, 2, 1, 0):
+        first = _months_back(today, back)
+
         def day(d: int, first: dt.date = first) -> dt.date:
             return min(first.replace(day=d), today)
+
         for j, (amount, fee, account, cat, name) in enumerate([
                 ("50.00", "1.75", "Assets:Fund:PayPal", "individual", None),
                 ("120.00", None, "Assets:Fund:Bank", "individual", "Rosa Martínez"),
                 ("300.00", None, "Assets:Fund:Bank", "event", None)]):
-            seq += 1
-            post(E.donation(f"D-{first.year}-{seq:04d}", day(2 + j), cat, account,
-                            Decimal(amount), cur, fee=Decimal(fee) if fee else None,
-                            donor_name=name))
-        for k, (amount, cat, method) in enumerate([("450.00", "rent", "bank"),
-                                                   ("85.00", "food", "cash"),
+            donations.record(alex, {"amount": amount, "fee": fee, "account": account,
+                                    "date": day(2 + j).isoformat(), "category": cat,
+                                    "donor_name": name, "donor_consents_public": bool(name)},
+                             today=today)
+        for k, (amount, cat, method) in enumerate([("180.00", "rent", "bank"),
+                                                   ("85.00", "food", "bank"),
                                                    ("120.00", "medical", "bank")]):
-            code = f"R-{first.year}-{i * 3 + k + 1:04d}"
-            post(E.approval(code, 1, day(5 + k), cat, Decimal(amount), cur))
-            if i < 3 or k == 0:
-                account = "Assets:Fund:Cash" if method == "cash" else "Assets:Fund:Bank"
-                if method == "cash":
-                    post(E.transfer(f"T-{first.year}-{i + 1:04d}", day(4), "Assets:Fund:Bank",
-                                    "Assets:Fund:Cash", Decimal("100.00"), cur))
-                post(E.payment(code, 1, day(9 + k), cat, method, account, Decimal(amount), cur))
+            member = members[n % len(members)]
+            n += 1
+            req = requests.submit(member, {"amount": amount, "category": cat,
+                                           "needed_by": day(20).isoformat(),
+                                           "payout_method": method,
+                                           "story": "Demo request."}, today=day(4 + k))
+            requests.approve(alex, req["code"], {}, today=day(5 + k))
+            if back > 0 or k == 0:
+                requests.pay(bea, req["code"], {"amount": amount, "account": "Assets:Fund:Bank",
+                                                "date": day(9 + k).isoformat()}, today=today)
     state = books.state
-    for first in months[:2]:
-        month = f"{first.year:04d}-{first.month:02d}"
-        statements = {a: state.balance_at_end_of(a, month) for a in state.cash_accounts()}
-        books.seal(month, statements, today=today)
-    return books
+    for back in (3, 2):
+        month = month_of(_months_back(today, back))
+        balances = {a: str(state.balance_at_end_of(a, month)) for a in state.cash_accounts()}
+        months.seal(alex, month, {"balances": balances}, today=today)
+    current_app.logger.info("demo people share the password %s", password)

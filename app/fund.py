@@ -25,3 +25,21 @@ def books() -> Books:
             if ext.get("carebooks.books") is None:
                 ext["carebooks.books"] = Books.open(Path(current_app.config["BOOKS_DIR"]))
     return ext["carebooks.books"]
+
+
+def aid_categories() -> list[str]:
+    """The fund's aid categories (lowercase leaves of its open Expenses:Aid accounts)."""
+    from ledger.accounts import AID_ROOT, category_of
+
+    state = books().state
+    return sorted(category_of(a) for a in state.opens
+                  if a.startswith(AID_ROOT + ":") and a not in state.closes)
+
+
+def donation_categories() -> list[str]:
+    """The fund's donation categories (leaves of its open Income:Donations accounts)."""
+    from ledger.accounts import DONATION_ROOT, category_of
+
+    state = books().state
+    return sorted(category_of(a) for a in state.opens
+                  if a.startswith(DONATION_ROOT + ":") and a not in state.closes)

@@ -155,6 +155,17 @@ class Books:
 
     # --- writing ----------------------------------------------------------------------
 
+    def check(self, entry: data.Transaction) -> None:
+        """Raise the refusal `post` would raise for `entry` now, without writing anything."""
+        with self._mutex, locked(self._lock_path, shared=True):
+            self._refresh_locked()
+            state = self._require_state()
+            if entry.meta.get(ID_KEY) in state.ids:
+                return
+            self._check_writable()
+            check_entry(state, entry)
+            round_trip(entry)
+
     def post(self, entry: data.Transaction) -> Posted:
         """Validate and append one entry; a second post of the same carebooks-id is a no-op."""
         cid = entry.meta.get(ID_KEY) if entry.meta else None

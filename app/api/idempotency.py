@@ -1,0 +1,103 @@
+"""`Idempotency-Key` on every POST: the same key and body replay the first response; the
+same key with another body is a 422. A key still being processed answers 409 after a
+short wait, so 32 identical retries produce one effect."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import time
+
+from flask import Response, request
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from app.db import session_scope
+from app.models import IdempotencyKey
+from app.workflow.errors import Conflict, InvalidInput, WorkflowError
+
+WAIT_SECONDS = 10.0
+
+
+def _claim(person_id: int, key: str, digest: str) -> IdempotencyKey | None:
+    """Insert the key as in progress; return the existing row if someone holds it."""
+    try:
+        with session_scope() as session:
+            session.add(IdempotencyKey(person_id=person_id, key=key, method=request.method,
+                                       path=request.path, body_sha256=digest))
+        return None
+    except IntegrityError:
+        with session_scope() as session:
+            return session.exec(select(IdempotencyKey).where(
+                IdempotencyKey.person_id == person_id, IdempotencyKey.key == key)).first()
+
+
+def idempotent(view):
+    """Wrap a POST view so that an Idempotency-Key makes it safe to retry."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        from app.api import current_person
+
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(*args, **kwargs)
+        if not 1 <= len(key) <= 255:
+            raise InvalidInput("Idempotency-Key: 1 to 255 characters", field="Idempotency-Key")
+        person = current_person()
+        digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode()
+                                + b"\n" + request.get_data()).hexdigest()
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            existing = _claim(person.id, key, digest)
+            if existing is None:
+                break
+            if existing.body_sha256 != digest:
+                raise InvalidInput("Idempotency-Key: this key was used with a different "
+                                   "request; use a new key", field="Idempotency-Key")
+            if existing.status_code is not None:
+                return Response(existing.response, status=existing.status_code,
+                                mimetype="application/json",
+                                headers={"Idempotent-Replayed": "true"})
+            if time.monotonic() > deadline:
+                raise Conflict("a request with this Idempotency-Key is still being processed",
+                               code="idempotency_in_progress")
+            time.sleep(0.05)
+        try:
+            response = view(*args, **kwargs)
+        except WorkflowError as exc:  # a refusal is an answer too: store it for replays
+            from app.api import workflow_error_response
+            response = workflow_error_response(exc)
+        except Exception:
+            _release(person.id, key)
+            raise
+        resp = response if isinstance(response, Response) else None
+        if resp is None:
+            from flask import make_response
+            resp = make_response(response)
+        if resp.status_code >= 500:
+            _release(person.id, key)
+        else:
+            with session_scope() as session:
+                row = session.exec(select(IdempotencyKey).where(
+                    IdempotencyKey.person_id == person.id, IdempotencyKey.key == key)).one()
+                row.status_code = resp.status_code
+                row.response = resp.get_data(as_text=True)
+        return resp
+
+    return wrapper
+
+
+def _release(person_id: int, key: str) -> None:
+    """Forget a key whose request failed before answering, so a retry runs afresh."""
+    with session_scope() as session:
+        row = session.exec(select(IdempotencyKey).where(
+            IdempotencyKey.person_id == person_id, IdempotencyKey.key == key)).first()
+        if row is not None and row.status_code is None:
+            session.delete(row)
+
+
+def canonical(data) -> str:
+    """Stable JSON text (for tests comparing replays)."""
+    return json.dumps(data, sort_keys=True)

@@ -1,0 +1,127 @@
+"""The routes of /api/v1: each parses, calls one workflow function, and answers JSON."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from app.api import bp, body, current_person
+from app.api.idempotency import idempotent
+from app.api.openapi import spec
+from app.models import Role
+from app.workflow import donations, months, requests, summary
+from app.workflow.errors import Forbidden
+
+
+def _treasurer():
+    person = current_person()
+    if not person.has(Role.treasurer):
+        raise Forbidden("only a treasurer may do this")
+    return person
+
+
+@bp.post("/requests")
+@idempotent
+def create_request():
+    """A member asks for aid."""
+    return jsonify(requests.submit(current_person(), body())), 201
+
+
+@bp.get("/requests")
+def list_requests():
+    """Own requests, or all of them for a treasurer (?status= filters)."""
+    return jsonify({"requests": requests.list_requests(current_person(),
+                                                       request.args.get("status"))})
+
+
+@bp.get("/requests/<code>")
+def get_request(code: str):
+    """One request."""
+    return jsonify(requests.get(current_person(), code))
+
+
+@bp.post("/requests/<code>/approve")
+@idempotent
+def approve_request(code: str):
+    """A treasurer approves (optionally a smaller amount)."""
+    return jsonify(requests.approve(current_person(), code, body()))
+
+
+@bp.post("/requests/<code>/deny")
+@idempotent
+def deny_request(code: str):
+    """A treasurer denies, with a reason."""
+    return jsonify(requests.deny(current_person(), code, body()))
+
+
+@bp.post("/requests/<code>/needs-info")
+@idempotent
+def ask_request(code: str):
+    """A treasurer asks the member a question."""
+    return jsonify(requests.ask(current_person(), code, body()))
+
+
+@bp.post("/requests/<code>/answer")
+@idempotent
+def answer_request(code: str):
+    """The member answers."""
+    return jsonify(requests.answer(current_person(), code, body()))
+
+
+@bp.post("/requests/<code>/withdraw")
+@idempotent
+def withdraw_request(code: str):
+    """The member withdraws."""
+    return jsonify(requests.withdraw(current_person(), code, body()))
+
+
+@bp.post("/requests/<code>/cancel")
+@idempotent
+def cancel_request(code: str):
+    """A treasurer cancels an approval, with a reason."""
+    return jsonify(requests.cancel(current_person(), code, body()))
+
+
+@bp.post("/requests/<code>/payments")
+@idempotent
+def pay_request(code: str):
+    """A treasurer records a payment."""
+    return jsonify(requests.pay(current_person(), code, body())), 201
+
+
+@bp.post("/donations")
+@idempotent
+def create_donation():
+    """A treasurer records a donation."""
+    return jsonify(donations.record(_treasurer(), body())), 201
+
+
+@bp.get("/donations")
+def list_donations():
+    """All donations (treasurers)."""
+    return jsonify({"donations": donations.list_donations(_treasurer())})
+
+
+@bp.post("/donations/<code>/refund")
+@idempotent
+def refund_donation(code: str):
+    """A treasurer refunds what is left of a donation."""
+    return jsonify(donations.refund(_treasurer(), code, body()))
+
+
+@bp.get("/summary")
+def get_summary():
+    """Public figures for a month, under the privacy rules."""
+    return jsonify(summary.summary(request.args.get("month")))
+
+
+@bp.post("/months/<month>/seal")
+@idempotent
+def seal_month(month: str):
+    """A treasurer seals a month with the statement balances."""
+    return jsonify(months.seal(_treasurer(), month, body())), 201
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(spec())

@@ -1,0 +1,65 @@
+"""The database engine and sessions: SQLite (embedded default) or PostgreSQL.
+
+SQLite runs in WAL mode with `synchronous=FULL` and foreign keys on, and every
+transaction starts with `BEGIN IMMEDIATE` so writers queue instead of failing halfway.
+PostgreSQL rows that decide money are locked with `SELECT ... FOR UPDATE`.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url` with the pragmas and isolation Carebooks relies on."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - runs per connection
+            dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below take effect
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # pragma: no cover - runs per transaction
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's engine from `DATABASE_URL`."""
+    app.extensions["carebooks.engine"] = make_engine(app.config["DATABASE_URL"])
+
+
+def engine() -> Engine:
+    """The current app's engine."""
+    return current_app.extensions["carebooks.engine"]
+
+
+@contextmanager
+def session_scope(bind: Engine | None = None) -> Iterator[Session]:
+    """A session committed on success and rolled back on any error."""
+    with Session(bind or engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,260 @@
+"""The database tables (SQLModel). The database holds the workflow; the books hold the money.
+
+Amounts are `Decimal` in a `Money` column: NUMERIC(14, 2) on PostgreSQL, integer cents
+on SQLite (which has no exact decimal type), with a CHECK that they are positive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, Numeric, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+CENT = Decimal("0.01")
+
+
+class Money(TypeDecorator):
+    """Exact money: NUMERIC(14,2) where the database has it, integer cents on SQLite."""
+
+    impl = Numeric(14, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        """Integer cents on SQLite, NUMERIC elsewhere."""
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        """Decimal in; cents on SQLite."""
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"money must be a Decimal, got {type(value).__name__}")
+        value = value.quantize(CENT)
+        return int(value * 100) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        """Decimal out, quantized to cents."""
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(CENT)
+        return Decimal(value).quantize(CENT)
+
+
+def utcnow() -> dt.datetime:
+    """Now, timezone-aware in UTC (what every timestamp column holds)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(moment: dt.datetime) -> str:
+    """`2026-11-29T02:56:05Z`: a UTC timestamp as the API shows it."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def money(*, nullable: bool = False, positive: bool = True, name: str | None = None) -> Column:
+    """A Money column, with a CHECK > 0 (or >= 0) constraint."""
+    op = ">" if positive else ">="
+    args = []
+    if name:
+        args.append(CheckConstraint(f"{name} {op} 0"))
+    return Column(Money(), *args, nullable=nullable)
+
+
+class Role(StrEnum):
+    """What a person may do; a person may hold several."""
+
+    member = "member"
+    treasurer = "treasurer"
+    admin = "admin"
+
+
+class Status(StrEnum):
+    """Where a request stands (DESIGN.md §4)."""
+
+    submitted = "submitted"
+    needs_info = "needs_info"
+    approved = "approved"
+    partially_paid = "partially_paid"
+    paid = "paid"
+    denied = "denied"
+    withdrawn = "withdrawn"
+    cancelled = "cancelled"
+
+
+class Person(SQLModel, table=True):
+    """Someone with an account: a member, a treasurer, an admin."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True, max_length=254)
+    handle: str = Field(unique=True, max_length=40)
+    roles: str = Field(default="member", max_length=60)
+    password_hash: str | None = Field(default=None, max_length=255)
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+    def has(self, role: Role | str) -> bool:
+        """True if the person holds `role` (everyone is a member)."""
+        return role == Role.member or role in self.roles.split(",")
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    token_sha256: str = Field(unique=True, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    revoked: bool = False
+
+
+class AidRequest(SQLModel, table=True):
+    """A member's request for aid."""
+
+    __tablename__ = "aid_request"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=16)
+    member_id: int = Field(foreign_key="person.id", index=True)
+    amount: Decimal = Field(sa_column=money(name="amount"))
+    category: str = Field(max_length=32)
+    needed_by: dt.date
+    payout_method: str = Field(max_length=16)
+    story: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=Status.submitted.value, max_length=16, index=True)
+    approved_amount: Decimal | None = Field(default=None, sa_column=money(nullable=True))
+    paid_amount: Decimal = Field(default=Decimal("0.00"),
+                                 sa_column=money(positive=False, name="paid_amount"))
+    approved_at: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RequestNote(SQLModel, table=True):
+    """A question, an answer or a reason attached to a request (never written to the books)."""
+
+    __tablename__ = "request_note"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="aid_request.id", index=True)
+    author_id: int = Field(foreign_key="person.id")
+    kind: str = Field(max_length=16)  # question | answer | denied | cancelled
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Approval(SQLModel, table=True):
+    """One treasurer's approval of a request."""
+
+    __table_args__ = (UniqueConstraint("request_id", "treasurer_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="aid_request.id", index=True)
+    treasurer_id: int = Field(foreign_key="person.id")
+    amount: Decimal = Field(sa_column=money(name="amount"))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Payment(SQLModel, table=True):
+    """Money paid against an approved request."""
+
+    __table_args__ = (UniqueConstraint("request_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="aid_request.id", index=True)
+    seq: int
+    amount: Decimal = Field(sa_column=money(name="amount"))
+    account: str = Field(max_length=64)
+    date: dt.date
+    treasurer_id: int = Field(foreign_key="person.id")
+    carebooks_id: str = Field(unique=True, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Donation(SQLModel, table=True):
+    """A donation received (donor name kept only with consent)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=16)
+    date: dt.date
+    amount: Decimal = Field(sa_column=money(name="amount"))
+    fee: Decimal = Field(default=Decimal("0.00"), sa_column=money(positive=False, name="fee"))
+    account: str = Field(max_length=64)
+    category: str = Field(max_length=32)
+    donor_name: str | None = Field(default=None, max_length=60)
+    donor_consents_public: bool = False
+    refunded: Decimal = Field(default=Decimal("0.00"),
+                              sa_column=money(positive=False, name="refunded"))
+    refund_count: int = 0
+    recorded_by: int = Field(foreign_key="person.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Policy(SQLModel, table=True):
+    """The fund's rules (one row), set by admins, enforced in the workflow."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    second_approval_at: Decimal = Field(default=Decimal("500.00"), sa_column=money(name="second_approval_at"))
+    request_cap: Decimal = Field(default=Decimal("1000.00"), sa_column=money(name="request_cap"))
+    member_cap: Decimal = Field(default=Decimal("1500.00"), sa_column=money(name="member_cap"))
+    member_window_days: int = 90
+    reserve_floor: Decimal = Field(default=Decimal("0.00"),
+                                   sa_column=money(positive=False, name="reserve_floor"))
+    category_budgets: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    k_threshold: int = 5
+    dominance_share: int = 60
+    rounding_unit: int = 10
+    purge_after_days: int = 180
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    updated_by: int | None = Field(default=None, foreign_key="person.id")
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when and why; hash-chained, never updated. Holds no personal text."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    action: str = Field(max_length=40)
+    subject: str = Field(default="", max_length=64, index=True)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class Outbox(SQLModel, table=True):
+    """An entry committed with its state change and not yet known to be in the books."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    carebooks_id: str = Field(unique=True, max_length=64)
+    entry_text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | done
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    done_at: dt.datetime | None = None
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """The first response to a POST with an Idempotency-Key, replayed for the same body."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("person_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    key: str = Field(max_length=255)
+    method: str = Field(max_length=8)
+    path: str = Field(max_length=255)
+    body_sha256: str = Field(max_length=64)
+    status_code: int | None = None
+    response: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Counter(SQLModel, table=True):
+    """Sequence per prefix and year for request and donation codes (R-2026 -> 42)."""
+
+    name: str = Field(primary_key=True, max_length=16)
+    value: int = 0

@@ -1,0 +1,114 @@
+"""`carebooks check`: settle the outbox, then prove the database and the books agree.
+
+Per request: approved, paid and outstanding; per donation: net, fee, refunded; codes in
+the books that the database does not know; totals; the seal chain; the audit chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlmodel import select
+
+from app.db import session_scope
+from app.fund import books
+from app.models import AidRequest, Donation, Outbox, Status
+from app.workflow import audit
+from app.workflow.outbox import money_lock, settle
+from ledger import LedgerError
+from ledger.accounts import AID_ROOT, CASH_ROOT, DONATION_ROOT, FEES
+
+ZERO = Decimal("0.00")
+LIVE = (Status.approved, Status.partially_paid)
+
+
+@dataclass
+class CheckReport:
+    """What `check` found: readable lines, and the problems among them."""
+
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing disagrees."""
+        return not self.problems
+
+    def problem(self, message: str) -> None:
+        """Record a mismatch."""
+        self.problems.append(message)
+
+    def __str__(self) -> str:
+        out = list(self.lines)
+        out += [f"PROBLEM: {p}" for p in self.problems]
+        out.append("check: OK" if self.ok else f"check: {len(self.problems)} problem(s)")
+        return "\n".join(out)
+
+
+def expected_request(req: AidRequest) -> tuple[Decimal, Decimal, Decimal]:
+    """(aid booked, paid, outstanding) the books should show for a request in the database."""
+    paid = req.paid_amount
+    if req.status in (*LIVE, Status.paid):
+        approved = req.approved_amount or ZERO
+        return approved, paid, (approved - paid if req.status in LIVE else ZERO)
+    if req.status == Status.cancelled:
+        return paid, paid, ZERO
+    return ZERO, ZERO, ZERO
+
+
+def run_check() -> CheckReport:
+    """Settle pending outbox rows and cross-check the database against the books."""
+    report = CheckReport()
+    try:
+        with money_lock():
+            settled = settle()
+        state = books().state
+        verification = books().verify()
+    except LedgerError as exc:
+        report.problem(exc.message)
+        return report
+    if settled:
+        report.lines.append(f"outbox: {settled} pending entr{'y' if settled == 1 else 'ies'} "
+                            "settled")
+    report.lines.append(f"books: {state.entry_count} entries; cash {state.cash()}, committed "
+                        f"{state.committed()}, available {state.available()} {state.currency}")
+    with session_scope() as session:
+        requests = session.exec(select(AidRequest)).all()
+        donations = session.exec(select(Donation)).all()
+        pending = session.exec(select(Outbox).where(Outbox.status == "pending")).all()
+        audit_ok, audit_line = audit.verify(session)
+    for row in pending:
+        report.problem(f"outbox entry {row.carebooks_id} is still pending")
+    committed = ZERO
+    for req in requests:
+        want = expected_request(req)
+        got = (state.link_total(req.code, AID_ROOT), -state.link_total(req.code, CASH_ROOT),
+               state.outstanding(req.code))
+        committed += want[2]
+        if want != got:
+            report.problem(f"{req.code} ({req.status}): database says approved {want[0]}, "
+                           f"paid {want[1]}, outstanding {want[2]}; books say {got[0]}, "
+                           f"{got[1]}, {got[2]}")
+    for don in donations:
+        want = (don.amount - don.refunded, don.fee)
+        got = (-state.link_total(don.code, DONATION_ROOT), state.link_total(don.code, FEES))
+        if want != got:
+            report.problem(f"{don.code}: database says net {want[0]}, fee {want[1]}; "
+                           f"books say {got[0]}, {got[1]}")
+    known = {r.code for r in requests} | {d.code for d in donations}
+    for link in sorted(state.links):
+        if link[:2] in ("R-", "D-") and link not in known:
+            report.problem(f"{link} is in the books but not in the database")
+    if committed != state.committed():
+        report.problem(f"committed: database {committed}, books {state.committed()}")
+    report.lines.append(f"database: {len(requests)} requests, {len(donations)} donations "
+                        "agree with the books" if not report.problems else
+                        f"database: {len(requests)} requests, {len(donations)} donations")
+    report.lines.append(str(verification))
+    if not verification.ok:
+        report.problem(str(verification))
+    report.lines.append(audit_line)
+    if not audit_ok:
+        report.problem(audit_line)
+    return report

@@ -1,0 +1,121 @@
+"""Donations: record one (with an optional fee), list them, refund what is left of one.
+
+A donor's name is kept, and written to the books, only with their recorded consent;
+otherwise it is dropped here and the books say "Anonymous".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlmodel import select
+
+from app.db import session_scope
+from app.fund import books, donation_categories
+from app.models import Donation, Person
+from app.workflow import audit, inputs
+from app.workflow.errors import InvalidInput, NotFound
+from app.workflow.outbox import check_entry, enqueue, money_lock, settle
+from app.workflow.requests import next_code
+from ledger import EntryRefused
+from ledger import entries as E
+from ledger.money import fmt
+
+
+def view(d: Donation) -> dict:
+    """A donation as treasurers see it."""
+    return {"code": d.code, "date": d.date.isoformat(), "amount": str(d.amount),
+            "fee": str(d.fee), "account": d.account, "category": d.category,
+            "donor_name": d.donor_name, "donor_consents_public": d.donor_consents_public,
+            "refunded": str(d.refunded)}
+
+
+def record(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
+    """A treasurer records a donation received."""
+    today = today or dt.date.today()
+    cur = books().currency
+    amount = inputs.amount(body.get("amount"), cur)
+    fee = inputs.amount(body.get("fee"), cur, "fee", allow_zero=True) \
+        if body.get("fee") is not None else None
+    if fee is not None and fee >= amount:
+        raise InvalidInput(f"fee: {fmt(fee, cur)} must be less than the amount "
+                           f"{fmt(amount, cur)}", field="fee")
+    account = inputs.choice(body.get("account"), books().state.cash_accounts(), "account")
+    date = inputs.date(body.get("date"), "date")
+    if date > today:
+        raise InvalidInput(f"date: {date} is in the future", field="date")
+    category = inputs.choice(body.get("category"), donation_categories(), "category")
+    consents = inputs.boolean(body.get("donor_consents_public"), "donor_consents_public")
+    name = body.get("donor_name")
+    if name is not None:
+        name = inputs.text(name, "donor_name", max_len=E.DISPLAY_NAME_MAX, required=False) or None
+    if name and consents:
+        try:
+            name = E.safe_display_name(name)
+        except EntryRefused as exc:
+            raise InvalidInput(exc.message, field="donor_name") from None
+    else:
+        name = None  # without consent the name is not kept at all
+    with money_lock():
+        settle()
+        with session_scope() as session:
+            code = next_code(session, "D", date.year)
+            entry = E.donation(code, date, category, account, amount, cur, fee=fee,
+                               donor_name=name)
+            check_entry(entry)
+            donation = Donation(code=code, date=date, amount=amount, fee=fee or Decimal("0.00"),
+                                account=account, category=category, donor_name=name,
+                                donor_consents_public=consents, recorded_by=actor.id)
+            session.add(donation)
+            enqueue(session, entry)
+            audit.record(session, actor.id, "donation.recorded", code, amount=str(amount),
+                         fee=str(fee or 0), account=account)
+            session.flush()
+            result = view(donation)
+        settle()
+    return result
+
+
+def list_donations(actor: Person) -> list[dict]:
+    """All donations, newest first."""
+    with session_scope() as session:
+        rows = session.exec(select(Donation).order_by(Donation.date.desc(),
+                                                      Donation.id.desc())).all()
+        return [view(d) for d in rows]
+
+
+def refund(actor: Person, code: str, body: dict | None = None, *,
+           today: dt.date | None = None) -> dict:
+    """Give back what is left of a donation (or `amount` of it), from its account."""
+    body = body or {}
+    today = today or dt.date.today()
+    cur = books().currency
+    with money_lock():
+        settle()
+        with session_scope() as session:
+            donation = session.exec(select(Donation).where(Donation.code == code)
+                                    .with_for_update()).first()
+            if donation is None:
+                raise NotFound(f"no donation {code}")
+            left = donation.amount - donation.refunded
+            if left <= 0:
+                raise InvalidInput(f"{code} is already fully refunded", field="amount")
+            raw = body.get("amount")
+            amount = inputs.amount(raw, cur) if raw is not None else left
+            if amount > left:
+                raise InvalidInput(f"amount: {fmt(amount, cur)} is more than the "
+                                   f"{fmt(left, cur)} left of {code}", field="amount")
+            seq = donation.refund_count + 1
+            entry = E.donation_refund(code, seq, today, donation.category, donation.account,
+                                      amount, cur)
+            check_entry(entry)
+            donation.refunded += amount
+            donation.refund_count = seq
+            enqueue(session, entry)
+            audit.record(session, actor.id, "donation.refunded", code, amount=str(amount),
+                         seq=seq)
+            session.flush()
+            result = view(donation)
+        settle()
+    return result

@@ -1,0 +1,67 @@
+"""Money moves through the outbox (DESIGN.md §5).
+
+A state change that moves money commits, in one database transaction, an outbox row
+holding the exact entry text. The entry is then appended to the books (which fsync), and
+the row is marked done. `settle` finishes rows a crash left pending: an entry whose
+carebooks-id is already in the books is only marked done; one that is not is appended.
+
+All money-moving work runs under `money_lock`, an exclusive lock on a file in the books
+folder, so that the checks against the books and the append see the same state in
+every worker process.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from beancount.core import data
+from beancount.parser import parser, printer
+from sqlmodel import Session, select
+
+from app.db import session_scope
+from app.fund import books
+from app.models import Outbox, utcnow
+from app.workflow.errors import BooksRefused
+from ledger import EntryRefused, LedgerError
+from ledger.files import locked
+
+
+@contextmanager
+def money_lock():
+    """Hold the fund-wide lock for one money-moving operation."""
+    path = Path(books().dir) / ".carebooks" / "money.lock"
+    with locked(path):
+        yield
+
+
+def check_entry(entry: data.Transaction) -> None:
+    """Raise BooksRefused if the books would refuse `entry` (nothing is written)."""
+    try:
+        books().check(entry)
+    except EntryRefused as exc:
+        raise BooksRefused(exc.message, code=exc.rule.replace("-", "_"),
+                           field=getattr(exc, "field", None)) from exc
+
+
+def enqueue(session: Session, entry: data.Transaction) -> Outbox:
+    """Add the outbox row for `entry` to the caller's transaction."""
+    row = Outbox(carebooks_id=entry.meta["carebooks-id"], entry_text=printer.format_entry(entry))
+    session.add(row)
+    return row
+
+
+def settle() -> int:
+    """Append every pending outbox entry to the books; return how many were pending."""
+    with session_scope() as session:
+        pending = session.exec(select(Outbox).where(Outbox.status == "pending")
+                               .order_by(Outbox.id)).all()
+    for row in pending:
+        entries, errors, _ = parser.parse_string(row.entry_text)
+        if errors or len(entries) != 1:
+            raise LedgerError(f"outbox row {row.id} ({row.carebooks_id}) does not parse")
+        books().post(entries[0])  # a no-op when the id is already in the books
+        with session_scope() as session:
+            fresh = session.get(Outbox, row.id)
+            fresh.status, fresh.done_at = "done", utcnow()
+    return len(pending)

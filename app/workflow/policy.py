@@ -1,0 +1,138 @@
+"""The fund's policy: read it, change it (audited), and the rules an approval must meet.
+
+Each refusal is a `PolicyRefused` whose code names the rule and whose message gives the
+numbers, e.g. "member cap: 900.00 of 1,500.00 USD used in the last 90 days; this
+request needs 700.00 USD".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal, InvalidOperation
+
+from sqlmodel import Session, select
+
+from app.db import session_scope
+from app.models import AidRequest, Person, Policy, Status, utcnow
+from app.workflow import audit
+from app.workflow.errors import InvalidInput, PolicyRefused
+from ledger.money import fmt
+
+MONEY_FIELDS = ("second_approval_at", "request_cap", "member_cap", "reserve_floor")
+INT_FIELDS = {"member_window_days": (1, 3650), "k_threshold": (2, 50),
+              "dominance_share": (1, 100), "rounding_unit": (1, 1000),
+              "purge_after_days": (1, 3650)}
+COMMITTED = (Status.approved, Status.partially_paid, Status.paid, Status.cancelled)
+
+
+def current(session: Session) -> Policy:
+    """The fund's policy row (created with the defaults on first use)."""
+    policy = session.get(Policy, 1)
+    if policy is None:
+        policy = Policy(id=1)
+        session.add(policy)
+        session.flush()
+    return policy
+
+
+def get_policy() -> Policy:
+    """The policy, read in its own session."""
+    with session_scope() as session:
+        return current(session)
+
+
+def budgets(policy: Policy) -> dict[str, Decimal]:
+    """Monthly budget per aid category, where one is set."""
+    return {k: Decimal(v) for k, v in json.loads(policy.category_budgets or "{}").items()}
+
+
+def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy:
+    """Change policy fields (admins only; the caller checks the role); audited."""
+    with session_scope() as session:
+        policy = current(session)
+        before = {}
+        for name, raw in changes.items():
+            if name in MONEY_FIELDS:
+                try:
+                    value = Decimal(str(raw)).quantize(Decimal("0.01"))
+                except InvalidOperation:
+                    raise InvalidInput(f"{name}: {raw!r} is not an amount", field=name) from None
+                if value < 0 or (value == 0 and name != "reserve_floor"):
+                    raise InvalidInput(f"{name}: must be more than zero", field=name)
+            elif name in INT_FIELDS:
+                lo, hi = INT_FIELDS[name]
+                if not isinstance(raw, int) or isinstance(raw, bool) or not lo <= raw <= hi:
+                    raise InvalidInput(f"{name}: a whole number from {lo} to {hi}", field=name)
+                value = raw
+            elif name == "category_budgets":
+                if not isinstance(raw, dict) or any(k not in categories for k in raw):
+                    raise InvalidInput("category_budgets: {category: amount} for the fund's "
+                                       f"categories ({', '.join(categories)})", field=name)
+                value = json.dumps({k: str(Decimal(str(v)).quantize(Decimal("0.01")))
+                                    for k, v in raw.items()}, sort_keys=True)
+            else:
+                raise InvalidInput(f"{name}: not a policy setting", field=name)
+            before[name] = str(getattr(policy, name))
+            setattr(policy, name, value)
+        policy.updated_at, policy.updated_by = utcnow(), actor.id
+        audit.record(session, actor.id, "policy.changed", "policy",
+                     before=before, after={k: str(getattr(policy, k)) for k in before})
+    return policy
+
+
+def approvals_needed(policy: Policy, amount: Decimal) -> int:
+    """One approval, or two at or above the policy's threshold."""
+    return 2 if amount >= policy.second_approval_at else 1
+
+
+def check_request_cap(policy: Policy, amount: Decimal, currency: str) -> None:
+    """The amount of one request may not exceed the cap."""
+    if amount > policy.request_cap:
+        raise PolicyRefused(f"request cap: {fmt(amount, currency)} is over the cap of "
+                            f"{fmt(policy.request_cap, currency)} per request",
+                            code="request_cap", field="amount")
+
+
+def member_used(session: Session, member_id: int, since: dt.datetime,
+                exclude_id: int | None) -> Decimal:
+    """What a member was approved (less cancelled, unpaid parts) since `since`."""
+    rows = session.exec(select(AidRequest).where(
+        AidRequest.member_id == member_id, AidRequest.status.in_([s.value for s in COMMITTED]),
+        AidRequest.approved_at >= since)).all()
+    used = Decimal("0.00")
+    for row in rows:
+        if row.id == exclude_id:
+            continue
+        used += row.paid_amount if row.status == Status.cancelled else (row.approved_amount or 0)
+    return used
+
+
+def check_approval(session: Session, policy: Policy, request: AidRequest, amount: Decimal,
+                   approver: Person, *, available: Decimal, category_month_total: Decimal,
+                   currency: str, now: dt.datetime) -> None:
+    """Every rule an approval of `amount` must meet; raise the first that refuses."""
+    if approver.id == request.member_id:
+        raise PolicyRefused("self-approval: nobody approves their own request",
+                            code="self_approval")
+    if amount > request.amount:
+        raise InvalidInput(f"amount: {fmt(amount, currency)} is more than the "
+                           f"{fmt(request.amount, currency)} asked for", field="amount")
+    check_request_cap(policy, amount, currency)
+    window = policy.member_window_days
+    used = member_used(session, request.member_id, now - dt.timedelta(days=window), request.id)
+    if used + amount > policy.member_cap:
+        raise PolicyRefused(f"member cap: {fmt(used, currency)} of "
+                            f"{fmt(policy.member_cap, currency)} used in the last {window} "
+                            f"days; this request needs {fmt(amount, currency)}",
+                            code="member_cap")
+    if available - amount < policy.reserve_floor:
+        raise PolicyRefused(f"reserve floor: approving {fmt(amount, currency)} would leave "
+                            f"{fmt(available - amount, currency)} available, below the floor "
+                            f"of {fmt(policy.reserve_floor, currency)}", code="reserve_floor")
+    budget = budgets(policy).get(request.category)
+    if budget is not None and category_month_total + amount > budget:
+        raise PolicyRefused(f"category budget: {fmt(category_month_total, currency)} of the "
+                            f"{fmt(budget, currency)} {request.category} budget is used this "
+                            f"month; this request needs {fmt(amount, currency)}",
+                            code="category_budget")

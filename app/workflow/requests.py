@@ -1,0 +1,282 @@
+"""Requests for aid: ask, question, answer, approve, deny, withdraw, cancel, pay.
+
+Each function takes the acting person and the parsed body, runs the transition table
+(`states`), the policy (`policy`) and the books' own rules (`outbox.check_entry`), and
+returns the request as the API shows it. Money-moving steps run under the money lock
+and go through the outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import text as sql
+from sqlmodel import Session, select
+
+from app.db import session_scope
+from app.fund import aid_categories, books
+from app.models import (AidRequest, Approval, Payment, Person, RequestNote, Role, Status, iso,
+                        utcnow)
+from app.workflow import audit, inputs
+from app.workflow import policy as rules
+from app.workflow.errors import Conflict, InvalidInput, NotFound, PolicyRefused
+from app.workflow.outbox import check_entry, enqueue, money_lock, settle
+from app.workflow.states import Action, authorize, transition
+from ledger import entries as E
+from ledger.accounts import PAYOUT_METHODS, aid_account
+from ledger.money import fmt
+from ledger.state import month_of
+
+STORY_MAX = 2000
+NOTE_MAX = 1000
+
+
+def next_code(session: Session, prefix: str, year: int) -> str:
+    """The next code of a series, e.g. `R-2026-0042` (atomic on SQLite and PostgreSQL)."""
+    name = f"{prefix}-{year}"
+    value = session.execute(sql(
+        "INSERT INTO counter (name, value) VALUES (:n, 1) ON CONFLICT (name) "
+        "DO UPDATE SET value = counter.value + 1 RETURNING value"), {"n": name}).scalar_one()
+    return f"{name}-{value:04d}"
+
+
+def _find(session: Session, code: str, actor: Person, *, lock: bool = False) -> AidRequest:
+    query = select(AidRequest).where(AidRequest.code == code)
+    if lock:
+        query = query.with_for_update()
+    req = session.exec(query).first()
+    if req is None or not (actor.has(Role.treasurer) or req.member_id == actor.id):
+        raise NotFound(f"no request {code}")  # the same answer whether or not it exists
+    return req
+
+
+def view(session: Session, req: AidRequest, actor: Person) -> dict:
+    """The request as its member or a treasurer sees it."""
+    approvals = session.exec(select(Approval).where(Approval.request_id == req.id)
+                             .order_by(Approval.id)).all()
+    notes = session.exec(select(RequestNote).where(RequestNote.request_id == req.id)
+                         .order_by(RequestNote.id)).all()
+    handles = {p.id: p.handle for p in session.exec(select(Person).where(
+        Person.id.in_({req.member_id} | {a.treasurer_id for a in approvals}
+                      | {n.author_id for n in notes})))}
+    policy = rules.current(session)
+    approved = req.approved_amount
+    outstanding = (approved - req.paid_amount
+                   if approved is not None and req.status in (Status.approved,
+                                                              Status.partially_paid)
+                   else Decimal("0.00"))
+    return {
+        "code": req.code,
+        "status": req.status,
+        "member": handles.get(req.member_id),
+        "amount": str(req.amount),
+        "category": req.category,
+        "needed_by": req.needed_by.isoformat(),
+        "payout_method": req.payout_method,
+        "story": req.story,
+        "approvals": [{"by": handles.get(a.treasurer_id), "amount": str(a.amount),
+                       "at": iso(a.created_at)} for a in approvals],
+        "approvals_needed": rules.approvals_needed(policy, approvals[0].amount
+                                                   if approvals else req.amount),
+        "approved_amount": str(approved) if approved is not None else None,
+        "paid_amount": str(req.paid_amount),
+        "outstanding": str(outstanding),
+        "notes": [{"kind": n.kind, "by": handles.get(n.author_id), "body": n.body,
+                   "at": iso(n.created_at)} for n in notes],
+        "created_at": iso(req.created_at),
+        "updated_at": iso(req.updated_at),
+    }
+
+
+def submit(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
+    """A member asks for aid."""
+    today = today or dt.date.today()
+    cur = books().currency
+    amount = inputs.amount(body.get("amount"), cur)
+    category = inputs.choice(body.get("category"), aid_categories(), "category")
+    needed_by = inputs.date(body.get("needed_by"), "needed_by")
+    if needed_by < today:
+        raise InvalidInput(f"needed_by: {needed_by} has passed; give today or a later date",
+                           field="needed_by")
+    method = inputs.choice(body.get("payout_method"), PAYOUT_METHODS, "payout_method")
+    story = inputs.text(body.get("story"), "story", max_len=STORY_MAX)
+    with session_scope() as session:
+        rules.check_request_cap(rules.current(session), amount, cur)
+        req = AidRequest(code=next_code(session, "R", today.year), member_id=actor.id,
+                         amount=amount, category=category, needed_by=needed_by,
+                         payout_method=method, story=story)
+        session.add(req)
+        session.flush()
+        audit.record(session, actor.id, "request.submitted", req.code, amount=str(amount),
+                     category=category)
+        return view(session, req, actor)
+
+
+def get(actor: Person, code: str) -> dict:
+    """One request, if `actor` may see it."""
+    with session_scope() as session:
+        return view(session, _find(session, code, actor), actor)
+
+
+def list_requests(actor: Person, status: str | None = None) -> list[dict]:
+    """A member's own requests; a treasurer's view of all, soonest needed first."""
+    if status is not None:
+        inputs.choice(status, [s.value for s in Status], "status")
+    with session_scope() as session:
+        query = select(AidRequest)
+        if not actor.has(Role.treasurer):
+            query = query.where(AidRequest.member_id == actor.id)
+        if status:
+            query = query.where(AidRequest.status == status)
+        rows = session.exec(query.order_by(AidRequest.needed_by, AidRequest.id)).all()
+        return [view(session, r, actor) for r in rows]
+
+
+def _note_step(actor: Person, code: str, action: Action, to: Status, kind: str | None,
+               note: str | None) -> dict:
+    with session_scope() as session:
+        req = _find(session, code, actor, lock=True)
+        before = transition(req, action, actor, to)
+        if kind and note:
+            session.add(RequestNote(request_id=req.id, author_id=actor.id, kind=kind, body=note))
+        audit.record(session, actor.id, f"request.{action.value}", code,
+                     status_from=before.value, status_to=to.value)
+        session.flush()
+        return view(session, req, actor)
+
+
+def ask(actor: Person, code: str, body: dict) -> dict:
+    """A treasurer asks the member a question."""
+    question = inputs.text(body.get("question"), "question", max_len=NOTE_MAX)
+    return _note_step(actor, code, Action.ask, Status.needs_info, "question", question)
+
+
+def answer(actor: Person, code: str, body: dict) -> dict:
+    """The member answers; the request goes back to the queue."""
+    reply = inputs.text(body.get("answer"), "answer", max_len=NOTE_MAX)
+    return _note_step(actor, code, Action.answer, Status.submitted, "answer", reply)
+
+
+def deny(actor: Person, code: str, body: dict) -> dict:
+    """A treasurer denies the request, saying why (the member sees the reason)."""
+    reason = inputs.text(body.get("reason"), "reason", max_len=NOTE_MAX)
+    return _note_step(actor, code, Action.deny, Status.denied, "denied", reason)
+
+
+def withdraw(actor: Person, code: str, body: dict | None = None) -> dict:
+    """The member withdraws the request."""
+    return _note_step(actor, code, Action.withdraw, Status.withdrawn, None, None)
+
+
+def approve(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -> dict:
+    """A treasurer approves; the last approval needed books the expense and the promise."""
+    stamp = utcnow() if today is None else dt.datetime.combine(today, dt.time(12), dt.UTC)
+    today = today or dt.date.today()
+    cur = books().currency
+    raw = body.get("amount")
+    given = inputs.amount(raw, cur) if raw is not None else None
+    with money_lock():
+        settle()
+        with session_scope() as session:
+            req = _find(session, code, actor, lock=True)
+            authorize(req, Action.approve, actor)
+            policy = rules.current(session)
+            earlier = session.exec(select(Approval).where(Approval.request_id == req.id)).all()
+            if any(a.treasurer_id == actor.id for a in earlier):
+                raise Conflict("you already approved this request; another treasurer's "
+                               "approval is needed", code="already_approved")
+            amount = given or (earlier[0].amount if earlier else req.amount)
+            if earlier and amount != earlier[0].amount:
+                raise InvalidInput(f"amount: the first approval was for "
+                                   f"{fmt(earlier[0].amount, cur)}; a second approval must be "
+                                   "for the same amount", field="amount")
+            state = books().state
+            spent = state.monthly.get(aid_account(req.category), {}).get(month_of(today),
+                                                                         Decimal(0))
+            rules.check_approval(session, policy, req, amount, actor,
+                                 available=state.available(), category_month_total=spent,
+                                 currency=cur, now=stamp)
+            session.add(Approval(request_id=req.id, treasurer_id=actor.id, amount=amount))
+            needed = rules.approvals_needed(policy, amount)
+            done = len(earlier) + 1 >= needed
+            if done:
+                entry = E.approval(code, 1, today, req.category, amount, cur)
+                check_entry(entry)
+                transition(req, Action.approve, actor, Status.approved)
+                req.approved_amount, req.approved_at = amount, stamp
+                enqueue(session, entry)
+            else:
+                transition(req, Action.approve, actor, Status.submitted)
+            audit.record(session, actor.id, "request.approve", code, amount=str(amount),
+                         approvals=len(earlier) + 1, needed=needed,
+                         status_to=req.status)
+            session.flush()
+            result = view(session, req, actor)
+        settle()
+    return result
+
+
+def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -> dict:
+    """A treasurer records a payment against an approved request."""
+    today = today or dt.date.today()
+    cur = books().currency
+    amount = inputs.amount(body.get("amount"), cur)
+    account = inputs.choice(body.get("account"), books().state.cash_accounts(), "account")
+    date = inputs.date(body.get("date"), "date", default=today)
+    if date > today:
+        raise InvalidInput(f"date: {date} is in the future", field="date")
+    with money_lock():
+        settle()
+        with session_scope() as session:
+            req = _find(session, code, actor, lock=True)
+            authorize(req, Action.pay, actor)
+            outstanding = req.approved_amount - req.paid_amount
+            if amount > outstanding:
+                raise PolicyRefused(f"payment: {fmt(amount, cur)} is more than the "
+                                    f"{fmt(outstanding, cur)} approved and not yet paid",
+                                    code="exceeds_approved", field="amount")
+            seq = len(session.exec(select(Payment).where(Payment.request_id == req.id)).all()) + 1
+            entry = E.payment(code, seq, date, req.category, req.payout_method, account, amount,
+                              cur)
+            check_entry(entry)
+            session.add(Payment(request_id=req.id, seq=seq, amount=amount, account=account,
+                                date=date, treasurer_id=actor.id,
+                                carebooks_id=entry.meta["carebooks-id"]))
+            req.paid_amount += amount
+            transition(req, Action.pay, actor,
+                       Status.paid if req.paid_amount == req.approved_amount
+                       else Status.partially_paid)
+            enqueue(session, entry)
+            audit.record(session, actor.id, "request.pay", code, amount=str(amount),
+                         account=account, seq=seq, status_to=req.status)
+            session.flush()
+            result = view(session, req, actor)
+        settle()
+    return result
+
+
+def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -> dict:
+    """A treasurer cancels an approval; the unpaid part is reversed in the books."""
+    today = today or dt.date.today()
+    cur = books().currency
+    reason = inputs.text(body.get("reason"), "reason", max_len=NOTE_MAX)
+    with money_lock():
+        settle()
+        with session_scope() as session:
+            req = _find(session, code, actor, lock=True)
+            authorize(req, Action.cancel, actor)
+            unpaid = req.approved_amount - req.paid_amount
+            if unpaid > 0:
+                entry = E.cancellation(code, 1, today, req.category, unpaid, cur)
+                check_entry(entry)
+                enqueue(session, entry)
+            before = transition(req, Action.cancel, actor, Status.cancelled)
+            session.add(RequestNote(request_id=req.id, author_id=actor.id, kind="cancelled",
+                                    body=reason))
+            audit.record(session, actor.id, "request.cancel", code, reversed=str(unpaid),
+                         status_from=before.value, status_to=req.status)
+            session.flush()
+            result = view(session, req, actor)
+        settle()
+    return result

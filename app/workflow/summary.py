@@ -1,0 +1,89 @@
+"""The public summary of a month: balances, donations, aid by category under the privacy
+rules (reports.privacy), outstanding and available, and the seal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from sqlmodel import select
+
+from app.db import session_scope
+from app.fund import aid_categories, books
+from app.models import AidRequest, Donation, Payment
+from app.workflow import policy as rules_mod
+from app.workflow.errors import InvalidInput
+from ledger.accounts import APPROVED
+from ledger.seal import first_day_after
+from ledger.state import month_of
+from reports.privacy import Group, Row, Rules, protect
+
+ZERO = Decimal("0.00")
+
+
+def _row(row: Row | None) -> dict | None:
+    if row is None:
+        return None
+    return {"category": row.label, "recipients": row.recipients,
+            "total": None if row.total is None else str(row.total),
+            "median": None if row.median is None else str(row.median),
+            "note": row.note}
+
+
+def summary(month: str | None = None) -> dict:
+    """Figures for `month` (default: this month) that anyone may see."""
+    month = month or month_of(dt.date.today())
+    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
+        raise InvalidInput(f"month: {month!r} is not YYYY-MM", field="month")
+    start = dt.date.fromisoformat(month + "-01")
+    end = first_day_after(month)
+    state = books().state
+    prev = month_of(start - dt.timedelta(days=1))
+    with session_scope() as session:
+        policy = rules_mod.current(session)
+        rules = Rules(k=policy.k_threshold,
+                      dominance=Decimal(policy.dominance_share) / 100,
+                      rounding=Decimal(policy.rounding_unit))
+        donations = session.exec(select(Donation).where(Donation.date >= start,
+                                                        Donation.date < end)).all()
+        approved = session.exec(select(AidRequest).where(
+            AidRequest.approved_at >= dt.datetime.combine(start, dt.time()),
+            AidRequest.approved_at < dt.datetime.combine(end, dt.time()))).all()
+        payments = session.exec(select(Payment, AidRequest).join(
+            AidRequest, Payment.request_id == AidRequest.id).where(
+            Payment.date >= start, Payment.date < end)).all()
+    categories = aid_categories()
+    approved_groups = {c: Group(c) for c in categories}
+    for req in approved:
+        approved_groups.setdefault(req.category, Group(req.category)).add(
+            req.member_id, req.approved_amount)
+    paid_groups = {c: Group(c) for c in categories}
+    for pay, req in payments:
+        paid_groups.setdefault(req.category, Group(req.category)).add(req.member_id, pay.amount)
+
+    def table(groups: dict[str, Group]) -> dict:
+        rows, merged, total = protect(list(groups.values()), rules)
+        return {"rows": [_row(r) for r in rows], "other": _row(merged), "total": _row(total)}
+
+    cash = state.cash_accounts()
+    committed = -state.balance_at_end_of(APPROVED, month)  # as at the end of the month
+    cash_total = sum((state.balance_at_end_of(a, month) for a in cash), ZERO)
+    seal = next((s for s in state.seals if s.month == month), None)
+    return {
+        "month": month,
+        "currency": state.currency,
+        "balances": {a: {"opening": str(state.balance_at_end_of(a, prev)),
+                         "closing": str(state.balance_at_end_of(a, month))} for a in cash},
+        "donations": {"count": len(donations),
+                      "total": str(sum((d.amount for d in donations), ZERO)),
+                      "fees": str(sum((d.fee for d in donations), ZERO))},
+        "aid_approved": table(approved_groups),
+        "aid_paid": table(paid_groups),
+        "outstanding": str(committed),
+        "available": str(cash_total - committed),
+        "sealed": seal is not None,
+        "seal_hash": seal.seal_hash if seal else None,
+        "privacy": {"k": rules.k, "dominance_share": policy.dominance_share,
+                    "rounding_unit": policy.rounding_unit},
+    }
