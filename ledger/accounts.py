@@ -30,9 +30,9 @@ DEFAULT_DONATION_CATEGORIES = ("individual", "grant", "event")
 PAYOUT_METHODS = {"bank": "bank transfer", "cash": "cash", "paypal": "PayPal",
                   "venmo": "Venmo", "check": "check"}
 
-_CATEGORY = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_CASH_ACCOUNT = re.compile(r"^Assets:Fund:[A-Z][A-Za-z0-9-]{0,30}$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CATEGORY = re.compile(r"[a-z][a-z0-9-]{0,30}")
+_CASH_ACCOUNT = re.compile(r"Assets:Fund:[A-Z][A-Za-z0-9-]{0,30}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def leaf_account(root: str, category: str) -> str:
@@ -72,7 +72,7 @@ class FundSettings:
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        if not _CURRENCY.match(self.currency):
+        if not _CURRENCY.fullmatch(self.currency):
             raise InvalidReference("currency", f"currency: {self.currency!r} is not a "
                                    "three-letter ISO 4217 code such as USD")
         name = self.name.strip()
@@ -80,11 +80,11 @@ class FundSettings:
             raise InvalidReference("name", "name: 1 to 80 characters, no quotes, "
                                    "backslashes or control characters")
         for account in self.cash_accounts:
-            if not _CASH_ACCOUNT.match(account):
+            if not _CASH_ACCOUNT.fullmatch(account):
                 raise InvalidReference("cash_accounts", f"cash account {account!r} must look "
                                        "like Assets:Fund:Bank")
         for cat in (*self.aid_categories, *self.donation_categories):
-            if not _CATEGORY.match(cat):
+            if not _CATEGORY.fullmatch(cat):
                 raise InvalidReference("categories", f"category {cat!r}: lowercase letters, "
                                        "digits and dashes, starting with a letter")
         if "other" not in self.aid_categories:

@@ -17,6 +17,7 @@ import io
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -27,23 +28,24 @@ from beancount.parser import parser, printer
 from ledger import accounts as acc
 from ledger.accounts import FundSettings
 from ledger.entries import ID_KEY
-from ledger.errors import (BooksExist, BooksInvalid, InvalidReference, LedgerError,
+from ledger.errors import (BooksExist, BooksInvalid, DuplicateId, InvalidReference, LedgerError,
                            MonthNotOver, SealOutOfOrder, StatementMismatch, WriteFailed,
                            WritesDisabled)
-from ledger.files import FileIO, FileSig, atomic_write, fsync_dir, locked
+from ledger.files import FileIO, FileSig, FsyncFailed, atomic_write, fsync_dir, locked
 from ledger.load import (Fallback, checked_apply, full_load, no_gc, parse_chunk,
                          read_snapshot, write_snapshot)
 from ledger.money import fmt, quantum, to_amount
 from ledger.seal import (Verification, first_day_after, month_path, next_month, seal_entries,
                          verify_chain)
-from ledger.state import GENESIS, ZERO, BooksState, Seal, month_of
+from ledger.state import GENESIS, ZERO, BooksState, Seal, month_file, month_of
 from ledger.validate import check_entry, round_trip
 
 MAIN = "main.beancount"
 ACCOUNTS = "accounts.beancount"
 SEALS = "seals.beancount"
 META_DIR = ".carebooks"
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+SEALED_CHECK_SECONDS = 1.0
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _HEADER = "; Carebooks books: {what}. The app only appends; see docs/ledger-format.md.\n"
 
 
@@ -59,7 +61,7 @@ class Posted:
 
 
 def init_books(books_dir: Path | str, settings: FundSettings, start: dt.date,
-               *, fileio: FileIO | None = None) -> Books:
+               *, fileio: FileIO | None = None, **options) -> Books:
     """Create a fund's books in `books_dir` (which must not hold books yet) and open them."""
     root = Path(books_dir)
     fio = fileio or FileIO()
@@ -78,21 +80,21 @@ def init_books(books_dir: Path | str, settings: FundSettings, start: dt.date,
             + f'option "operating_currency" "{settings.currency}"\n\n'
             + f'include "{ACCOUNTS}"\ninclude "{SEALS}"\n')
     atomic_write(root / MAIN, main.encode(), fio)  # written last: its presence means "complete"
-    return Books.open(root, fileio=fio)
+    return Books.open(root, fileio=fio, **options)
 
 
 class Books:
     """One fund's books: the files, the lock, and the state kept in memory."""
 
     def __init__(self, books_dir: Path | str, *, fileio: FileIO | None = None,
-                 snapshots: bool = True):
+                 snapshots: bool = True, clock=dt.date.today):
         self.dir = Path(books_dir).resolve()
         self.main = self.dir / MAIN
         self._io = fileio or FileIO()
         self._snapshots = snapshots
+        self._clock = clock  # what "today" is; entries may not be dated after it
         self._mutex = threading.RLock()
         meta = self.dir / META_DIR
-        meta.mkdir(exist_ok=True)
         self._lock_path = meta / "lock"
         self._snapshot_path = meta / "snapshot.json"
         self._state: BooksState | None = None
@@ -101,6 +103,8 @@ class Books:
         self._includes: list[str] = []
         self._options: dict = {}
         self._main_key = ""
+        self._hot: list[str] = []
+        self._sealed_checked = 0.0
         self._poisoned: str | None = None
         self.load_mode: str | None = None  # "snapshot" or "full": how the last cold load went
 
@@ -110,6 +114,7 @@ class Books:
         books = cls(books_dir, **kwargs)
         if not books.main.exists():
             raise LedgerError(f"no books in {books.dir}: {MAIN} is missing")
+        books._lock_path.parent.mkdir(exist_ok=True)
         with books._mutex, locked(books._lock_path, shared=True):
             books._cold_load()
         books._require_state()
@@ -142,9 +147,17 @@ class Books:
     def verify(self) -> Verification:
         """Recompute the seal chain from the files; name the first month that changed."""
         with self._mutex, locked(self._lock_path, shared=True):
-            self._refresh_locked()
+            self._refresh_locked(full=True)
             state = self._require_state()
-            return verify_chain(self.dir, state.seals)
+            result = verify_chain(self.dir, state.seals)
+            sealed = state.sealed_through
+            stray = [(f, n, m) for f, n, m in state.misplaced if sealed and m <= sealed]
+            if result.ok and stray:
+                f, n, m = min(stray, key=lambda x: x[2])
+                result = Verification(False, sealed, m, [
+                    f"{f}:{n} holds an entry dated in {m}, which is sealed; a sealed month's "
+                    f"entries may only stand in {month_file(m)}"])
+            return result
 
     def reload(self) -> None:
         """Forget what is in memory and load the books again (clears a failed fsync)."""
@@ -163,7 +176,7 @@ class Books:
             if entry.meta.get(ID_KEY) in state.ids:
                 return
             self._check_writable()
-            check_entry(state, entry)
+            check_entry(state, entry, self._clock())
             round_trip(entry)
 
     def post(self, entry: data.Transaction) -> Posted:
@@ -176,9 +189,14 @@ class Books:
             state = self._require_state()
             if cid in state.ids:
                 where = state.ids[cid]
-                return Posted(cid, False, where[0], where[1], self._read_entry_at(*where))
+                existing = self._read_entry_at(*where)
+                if existing is None or printer.format_entry(existing) != printer.format_entry(
+                        entry):
+                    raise DuplicateId(f"duplicate id: {cid} is already in the books at "
+                                      f"{where[0]}:{where[1]}, with different content")
+                return Posted(cid, False, where[0], where[1], existing)
             self._check_writable()
-            check_entry(state, entry)
+            check_entry(state, entry, self._clock())
             text = round_trip(entry)
             rel = self._ensure_month(month_of(entry.date))
             lineno = self._sigs[rel].lines + 2
@@ -192,7 +210,7 @@ class Books:
              today: dt.date | None = None) -> Seal:
         """Close `month`: assert each cash account's statement balance and chain its hash."""
         today = today or dt.date.today()
-        if not isinstance(month, str) or not _MONTH.match(month):
+        if not isinstance(month, str) or not _MONTH.fullmatch(month):
             raise InvalidReference("month", f"month: {month!r} is not YYYY-MM")
         with self._mutex, locked(self._lock_path):
             self._refresh_locked()
@@ -224,6 +242,7 @@ class Books:
                 entry.meta["lineno"] += first_line - 2
                 state.apply(entry)
             self._snapshot_after_seal(month, seals_before, text)
+            self._classify()
             return seal
 
     # --- internals: loading -----------------------------------------------------------
@@ -274,6 +293,7 @@ class Books:
             except Fallback:
                 self._state = self._full_load(content, options)
                 self.load_mode = "full"
+            self._classify()
         except BooksInvalid as exc:
             self._error = exc
         except OSError as exc:
@@ -318,7 +338,7 @@ class Books:
         files = {ACCOUNTS, SEALS}
         for rel in self._includes:
             month = Path(rel).stem
-            if through and _MONTH.match(month) and rel == self._month_rel(month) \
+            if through and _MONTH.fullmatch(month) and rel == self._month_rel(month) \
                     and month <= through:
                 files.add(rel)
         return files
@@ -365,19 +385,34 @@ class Books:
     def _month_rel(month: str) -> str:
         return f"{month[:4]}/{month}.beancount"
 
-    def _refresh_locked(self) -> None:
-        """Catch up with changes on disk (caller holds the lock)."""
+    def _refresh_locked(self, *, full: bool = False) -> None:
+        """Catch up with changes on disk (caller holds the lock).
+
+        The files that may change (main, accounts, seals, open months) are checked on
+        every call. Sealed month files may not change at all — an edit there breaks its
+        seal — so they are checked at most every `SEALED_CHECK_SECONDS`, and always when
+        `full` (verify, reload). That keeps the cost of a post flat as years of months
+        accumulate.
+        """
         if self._state is None and self._error is None:
             self._cold_load()
             return
-        changed = []
-        for rel, sig in self._sigs.items():
+        now = time.monotonic()
+        if full or now - self._sealed_checked >= SEALED_CHECK_SECONDS:
+            names = self._sigs.keys()
+            self._sealed_checked = now
+        else:
+            names = self._hot
+        changed: list[str] | None = []
+        stat = os.stat
+        for rel in names:
+            sig = self._sigs[rel]
             try:
-                st = os.stat(self.dir / rel)
+                st = stat(sig.path)
             except FileNotFoundError:
                 changed = None
                 break
-            if not sig.same_as(st):
+            if st.st_mtime_ns != sig.mtime_ns or st.st_size != sig.size or st.st_ino != sig.ino:
                 changed.append(rel)
         if changed == []:
             return
@@ -388,6 +423,12 @@ class Books:
             self._catch_up(changed)
         except Fallback:
             self._cold_load()
+
+    def _classify(self) -> None:
+        """Split the tracked files into sealed months and the ones that may change."""
+        state = self._state
+        sealed = self._sealed_files(state.sealed_through if state else None) - {ACCOUNTS, SEALS}
+        self._hot = [rel for rel in self._sigs if rel not in sealed]
 
     def _catch_up(self, changed: list[str]) -> None:
         """Apply what other writers appended; raise Fallback for anything else."""
@@ -415,7 +456,10 @@ class Books:
                 raise Fallback(f"{rel} was rewritten")
             tails.append((rel, content[sig.size:], sig.lines + 1, content))
         for rel in new_includes:
-            content = (self.dir / rel).read_bytes()
+            try:
+                content = (self.dir / rel).read_bytes()
+            except OSError:
+                raise Fallback(f"{rel} cannot be read") from None
             tails.append((rel, content, 1, content))
         entries = []
         for rel, tail, first_line, _ in tails:
@@ -427,6 +471,7 @@ class Books:
             content, includes, options = self._read_main()
             self._sigs[MAIN] = FileSig.of(self.main, content)
             self._includes, self._options = includes, options
+        self._classify()
 
     # --- internals: writing -----------------------------------------------------------
 
@@ -464,21 +509,30 @@ class Books:
             return rel
         self._check_writable()
         path = self.dir / rel
-        if not path.parent.exists():
-            path.parent.mkdir()
-            fsync_dir(self.dir, self._io)
-        header = _HEADER.format(what=f"month {month}").encode()
-        leftover = path.exists() and path.read_bytes() != header
-        if not path.exists():
-            atomic_write(path, header, self._io)
-        content = self.main.read_bytes()
-        if not content.endswith(b"\n"):
-            content += b"\n"
-        content += f'include "{rel}"\n'.encode()
-        atomic_write(self.main, content, self._io)
+        try:
+            if not path.parent.exists():
+                path.parent.mkdir()
+                fsync_dir(self.dir, self._io)
+            header = _HEADER.format(what=f"month {month}").encode()
+            leftover = path.exists() and path.read_bytes() != header
+            if not path.exists():
+                atomic_write(path, header, self._io)
+            content = self.main.read_bytes()
+            if not content.endswith(b"\n"):
+                content += b"\n"
+            content += f'include "{rel}"\n'.encode()
+            atomic_write(self.main, content, self._io)
+        except FsyncFailed as exc:
+            self._poisoned = f"fsync failed while starting {rel} ({exc.strerror})"
+            raise WriteFailed(f"fsync failed: starting {rel}: {exc.strerror}; writes are "
+                              "stopped until the books are checked") from exc
+        except OSError as exc:
+            raise WriteFailed(f"write failed: starting {rel}: {exc.strerror or exc}; "
+                              "nothing was recorded") from exc
         self._sigs[MAIN] = FileSig.of(self.main, content)
         self._sigs[rel] = FileSig.of(path, path.read_bytes())
         self._includes.append(rel)
+        self._hot.append(rel)
         if leftover:  # a file from an interrupted start of this month: load it properly
             self._cold_load()
             self._require_state()

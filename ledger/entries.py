@@ -23,9 +23,9 @@ from ledger.money import to_amount
 ID_KEY = "carebooks-id"
 DONOR_KEY = "donor"
 ANONYMOUS = "Anonymous"
-REQUEST_CODE = re.compile(r"^R-\d{4}-\d{4,6}$")
-DONATION_CODE = re.compile(r"^D-\d{4}-\d{4,6}$")
-TRANSFER_CODE = re.compile(r"^T-\d{4}-\d{4,6}$")
+REQUEST_CODE = re.compile(r"R-\d{4}-\d{4,6}")
+DONATION_CODE = re.compile(r"D-\d{4}-\d{4,6}")
+TRANSFER_CODE = re.compile(r"T-\d{4}-\d{4,6}")
 DISPLAY_NAME_MAX = 60
 
 
@@ -41,7 +41,7 @@ def _posting(account: str, number: Decimal, currency: str) -> data.Posting:
 
 
 def _check_code(code: str, pattern: re.Pattern, field: str) -> str:
-    if not isinstance(code, str) or not pattern.match(code):
+    if not isinstance(code, str) or not pattern.fullmatch(code):
         example = {REQUEST_CODE: "R-2026-0042", DONATION_CODE: "D-2026-0107"}.get(
             pattern, "T-2026-0003")
         raise InvalidReference(field, f"{field}: {code!r} is not a code like {example}")
@@ -49,13 +49,13 @@ def _check_code(code: str, pattern: re.Pattern, field: str) -> str:
 
 
 def _check_category(category: str, field: str = "category") -> str:
-    if not isinstance(category, str) or not re.match(r"^[a-z][a-z0-9-]{0,30}$", category):
+    if not isinstance(category, str) or not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", category):
         raise InvalidReference(field, f"{field}: {category!r} is not a category name")
     return category
 
 
 def _check_cash(account: str) -> str:
-    if not isinstance(account, str) or not re.match(r"^Assets:Fund:[A-Z][A-Za-z0-9-]*$", account):
+    if not isinstance(account, str) or not re.fullmatch(r"Assets:Fund:[A-Z][A-Za-z0-9-]*", account):
         raise InvalidReference("account", f"account: {account!r} is not a cash account "
                                "like Assets:Fund:Bank")
     return account

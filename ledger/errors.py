@@ -84,7 +84,8 @@ class MonthSealed(EntryRefused):
 
 
 class BeforeBalanceAssertion(EntryRefused):
-    """The entry's date is on or before a balance assertion of one of its accounts."""
+    """The entry's date is before a balance assertion of one of its accounts (an entry on
+    the assertion's own date is after it: Beancount checks at the start of the day)."""
 
     rule = "before-balance-assertion"
 
@@ -99,6 +100,12 @@ class ExceedsDonation(EntryRefused):
     """A refund is larger than what is left of the donation."""
 
     rule = "exceeds-donation"
+
+
+class FutureDate(EntryRefused):
+    """The books record what happened: an entry may not be dated after today."""
+
+    rule = "future-date"
 
 
 class CashBelowZero(EntryRefused):

@@ -16,6 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+class FsyncFailed(OSError):
+    """fsync reported an error: what was written may or may not be on disk."""
+
+
+def _fsync(io: "FileIO", fd: int) -> None:
+    try:
+        io.fsync(fd)
+    except OSError as exc:
+        raise FsyncFailed(exc.errno, exc.strerror or str(exc)) from exc
+
+
 class FileIO:
     """The two system calls a durable append needs; override them to inject faults."""
 
@@ -35,7 +46,7 @@ def fsync_dir(path: Path, io: FileIO) -> None:
     """Make a directory's entries (a new or renamed file) durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        io.fsync(fd)
+        _fsync(io, fd)
     finally:
         os.close(fd)
 
@@ -46,7 +57,7 @@ def atomic_write(path: Path, data: bytes, io: FileIO) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         io.write(fd, data)
-        io.fsync(fd)
+        _fsync(io, fd)
     except BaseException:
         os.close(fd)
         tmp.unlink(missing_ok=True)
@@ -76,6 +87,7 @@ class FileSig:
     mtime_ns: int
     lines: int
     hasher: "hashlib._Hash" = field(repr=False)
+    path: str = ""  # kept as a string: building a Path per stat costs more than the stat
 
     @property
     def sha256(self) -> str:
@@ -87,7 +99,7 @@ class FileSig:
         """Signature of `path` whose current content is `content`."""
         st = os.stat(path)
         return cls(st.st_ino, len(content), st.st_mtime_ns, content.count(b"\n"),
-                   hashlib.sha256(content))
+                   hashlib.sha256(content), str(path))
 
     def same_as(self, st: os.stat_result) -> bool:
         """True if a fresh `stat` shows the file unchanged."""

@@ -10,6 +10,7 @@ gives balances that differ from a full load: it either agrees or steps aside.
 from __future__ import annotations
 
 import gc
+import hashlib
 import io
 import json
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from beancount.core import data
 from beancount.parser import booking, parser
 
 from ledger import accounts as acc
+from ledger.entries import ID_KEY
 from ledger.errors import BooksInvalid, SourceError
 from ledger.files import FileIO, atomic_write
 from ledger.state import ZERO, BooksState, month_of, seal_of
@@ -29,7 +31,7 @@ from ledger.state import ZERO, BooksState, month_of, seal_of
 # books; the app never wants it (see docs/ledger-format.md).
 loader.initialize(use_cache=False)
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 _HARMLESS = (data.Commodity, data.Price, data.Event, data.Query, data.Note)
 
 
@@ -65,8 +67,9 @@ def full_load(main: Path) -> tuple[BooksState, list]:
     """
     with no_gc():
         entries, errors, options = loader.load_file(str(main))
+    errors = source_errors(errors) + torn_entries(entries)
     if errors:
-        raise BooksInvalid(source_errors(errors))
+        raise BooksInvalid(errors)
     currency = (options.get("operating_currency") or ["USD"])[0]
     root = str(main.parent.resolve()) + "/"
     state = BooksState(currency)
@@ -77,6 +80,24 @@ def full_load(main: Path) -> tuple[BooksState, list]:
                 entry.meta["filename"] = filename[len(root):]
             state.apply(entry)
     return state, entries
+
+
+def torn_entries(entries: list) -> list[SourceError]:
+    """Entries the app wrote that lost their postings: a write cut short (a torn tail).
+
+    Beancount accepts a transaction with no postings, so a month file cut right after an
+    entry's metadata would load cleanly with that entry's money missing. Every entry the
+    app writes has at least two postings; one with fewer is reported, never counted.
+    """
+    out = []
+    for entry in entries:
+        if (isinstance(entry, data.Transaction) and entry.meta and ID_KEY in entry.meta
+                and len(entry.postings) < 2):
+            out.append(SourceError(entry.meta.get("filename"), entry.meta.get("lineno"),
+                                   f"entry {entry.meta[ID_KEY]} has {len(entry.postings)} "
+                                   "posting(s): the file was cut in the middle of a write; "
+                                   "`carebooks check` restores it from the outbox"))
+    return out
 
 
 def parse_chunk(content: bytes, rel: str, first_line: int, options: dict) -> list:
@@ -101,6 +122,8 @@ def checked_apply(state: BooksState, entries: list) -> None:
                 entry, (data.Open, data.Close, *_HARMLESS)):
             raise Fallback("entry dated inside a sealed month")
         if isinstance(entry, data.Transaction):
+            if len(entry.postings) < 2:
+                raise Fallback("a transaction with fewer than two postings")
             total = ZERO
             for p in entry.postings:
                 if p.units.currency != cur or not state.is_open(p.account, entry.date):
@@ -142,21 +165,30 @@ def checked_apply(state: BooksState, entries: list) -> None:
 
 
 def read_snapshot(path: Path) -> dict | None:
-    """The snapshot written by `write_snapshot`, or None if absent or unreadable."""
+    """The snapshot written by `write_snapshot`, or None if absent, damaged or of another
+    version. Its first line holds the SHA-256 of the rest, so a changed byte is noticed."""
     try:
-        obj = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        raw = path.read_bytes()
+        head, _, body = raw.partition(b"\n")
+        header = json.loads(head)
+        if header.get("version") != SNAPSHOT_VERSION:
+            return None
+        if hashlib.sha256(body).hexdigest() != header.get("sha256"):
+            return None
+        return json.loads(body)
+    except (OSError, ValueError, AttributeError):
         return None
-    return obj if obj.get("version") == SNAPSHOT_VERSION else None
 
 
 def write_snapshot(path: Path, files: dict[str, str], options_key: str,
                    state: BooksState, fileio: FileIO) -> None:
     """Store the state of the sealed files, keyed by each file's SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    blob = json.dumps({"version": SNAPSHOT_VERSION, "files": files, "options": options_key,
-                       "state": state.to_json()}, separators=(",", ":"))
-    atomic_write(path, blob.encode(), fileio)
+    body = json.dumps({"files": files, "options": options_key, "state": state.to_json()},
+                      separators=(",", ":")).encode()
+    header = json.dumps({"version": SNAPSHOT_VERSION,
+                         "sha256": hashlib.sha256(body).hexdigest()}).encode()
+    atomic_write(path, header + b"\n" + body, fileio)
 
 
 def balances_from_entries(entries: list, currency: str) -> dict[str, Decimal]:

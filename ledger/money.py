@@ -16,6 +16,8 @@ from ledger.errors import InvalidAmount
 __all__ = ["D", "ZERO", "minor_unit", "quantum", "to_amount", "fmt"]
 
 # ISO 4217 minor units for the currencies a fund is likely to keep; everything else has 2.
+MAX_AMOUNT = Decimal(10) ** 12  # what NUMERIC(14, 2) holds; far beyond any fund
+
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "PYG": 0, "UGX": 0,
                 "XAF": 0, "XOF": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3, "JOD": 3}
 
@@ -44,6 +46,9 @@ def to_amount(value: Decimal | str, currency: str, *, field: str = "amount",
             raise InvalidAmount(field, f"{field}: {value!r} is not a number") from None
     if not isinstance(value, Decimal) or not value.is_finite():
         raise InvalidAmount(field, f"{field}: {value!r} is not a finite number")
+    if value.copy_abs() >= MAX_AMOUNT:
+        raise InvalidAmount(field, f"{field}: {value} is too large; at most "
+                            f"{MAX_AMOUNT - 1:,} {currency}")
     places = minor_unit(currency)
     if value.as_tuple().exponent < -places and value != value.quantize(quantum(currency)):
         raise InvalidAmount(

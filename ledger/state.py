@@ -29,6 +29,11 @@ def month_of(date: dt.date) -> str:
     return f"{date.year:04d}-{date.month:02d}"
 
 
+def month_file(month: str) -> str:
+    """The books file of a month, relative to the books folder: `2026/2026-11.beancount`."""
+    return f"{month[:4]}/{month}.beancount"
+
+
 @dataclass(frozen=True)
 class Seal:
     """One link of the seal chain: month M's file hash and the previous seal's hash."""
@@ -61,6 +66,10 @@ class BooksState:
         self.other_currencies: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
         self.monthly: dict[str, dict[str, Decimal]] = defaultdict(dict)
         self.links: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        # cash accounts only: month -> day -> change, to check a balance on any day
+        self.daily: dict[str, dict[str, dict[dt.date, Decimal]]] = defaultdict(dict)
+        # transactions that do not stand in their own month's file: (file, line, month)
+        self.misplaced: list[tuple[str, int, str]] = []
         self.ids: dict[str, tuple[str, int]] = {}
         self.last_balance: dict[str, dt.date] = {}
         self.seals: list[Seal] = []
@@ -91,7 +100,8 @@ class BooksState:
         self.entry_count += 1
 
     def _apply_transaction(self, txn: data.Transaction) -> None:
-        month = month_of(txn.date)
+        date = txn.date
+        month = month_of(date)
         cur = self.currency
         links = txn.links
         for posting in txn.postings:
@@ -103,13 +113,19 @@ class BooksState:
             self.balances[account] += units.number
             per_month = self.monthly[account]
             per_month[month] = per_month.get(month, ZERO) + units.number
+            if acc.is_cash(account):
+                days = self.daily[account].setdefault(month, {})
+                days[date] = days.get(date, ZERO) + units.number
             for link in links:
                 per_link = self.links[link]
                 per_link[account] = per_link.get(account, ZERO) + units.number
         meta = txn.meta
+        filename = meta.get("filename", "") if meta else ""
+        if filename and filename != month_file(month) and not filename.startswith("<"):
+            self.misplaced.append((filename, meta.get("lineno", 0), month))
         cid = meta.get(ID_KEY) if meta else None
         if cid is not None:
-            self.ids[cid] = (meta.get("filename", ""), meta.get("lineno", 0))
+            self.ids[cid] = (filename, meta.get("lineno", 0))
 
     # --- reading ----------------------------------------------------------------------
 
@@ -141,6 +157,21 @@ class BooksState:
         """Sum of a link's postings to accounts starting with `account_prefix`."""
         return sum((v for a, v in self.links.get(link, {}).items()
                     if a == account_prefix or a.startswith(account_prefix + ":")), ZERO)
+
+    def lowest_cash_from(self, account: str, date: dt.date) -> Decimal:
+        """The lowest end-of-day balance of a cash account on `date` or any later day."""
+        month = month_of(date)
+        running = sum((v for m, v in self.monthly.get(account, {}).items() if m < month), ZERO)
+        per_day = self.daily.get(account, {})
+        running += sum((v for d, v in per_day.get(month, {}).items() if d <= date), ZERO)
+        lowest = running  # the end of `date` itself
+        for m in sorted(m for m in per_day if m >= month):
+            days = per_day[m]
+            for d in sorted(days):
+                if d > date:
+                    running += days[d]
+                    lowest = min(lowest, running)
+        return lowest
 
     def balance_at_end_of(self, account: str, month: str) -> Decimal:
         """Balance of `account` after the last day of `month`."""
@@ -180,6 +211,9 @@ class BooksState:
             "monthly": {a: {m: str(v) for m, v in per.items()}
                         for a, per in self.monthly.items()},
             "links": {k: {a: str(v) for a, v in per.items()} for k, per in self.links.items()},
+            "daily": {a: {m: {d.isoformat(): str(v) for d, v in days.items()}
+                          for m, days in per.items()} for a, per in self.daily.items()},
+            "misplaced": [list(x) for x in self.misplaced],
             "ids": self.ids,
             "last_balance": {a: d.isoformat() for a, d in self.last_balance.items()},
             "seals": [[s.month, s.file_sha256, s.prev, s.seal_hash, s.date.isoformat()]
@@ -201,6 +235,10 @@ class BooksState:
                              for a, per in obj["monthly"].items())
         state.links.update((k, {a: Decimal(v) for a, v in per.items()})
                            for k, per in obj["links"].items())
+        state.daily.update((a, {m: {date(d): Decimal(v) for d, v in days.items()}
+                                 for m, days in per.items()})
+                           for a, per in obj["daily"].items())
+        state.misplaced = [(f, n, m) for f, n, m in obj["misplaced"]]
         state.ids = {k: (v[0], v[1]) for k, v in obj["ids"].items()}
         state.last_balance = {a: date(d) for a, d in obj["last_balance"].items()}
         state.seals = [Seal(m, f, p, h, date(d)) for m, f, p, h, d in obj["seals"]]

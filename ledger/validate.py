@@ -15,17 +15,22 @@ from beancount.parser import parser, printer
 from ledger import accounts as acc
 from ledger.entries import ID_KEY
 from ledger.errors import (AccountNotOpen, BeforeBalanceAssertion, CashBelowZero,
-                           ExceedsDonation, ExceedsOutstanding, InvalidAmount, MonthSealed,
+                           ExceedsDonation, ExceedsOutstanding, FutureDate, InvalidAmount,
+                           MonthSealed,
                            RoundTripFailed, Unbalanced, WrongCurrency)
 from ledger.money import fmt, minor_unit
 from ledger.state import ZERO, BooksState, month_of
 
 
-def check_entry(state: BooksState, entry: data.Transaction) -> None:
+def check_entry(state: BooksState, entry: data.Transaction,
+                today: dt.date | None = None) -> None:
     """Raise the first rule `entry` breaks against `state`; return if it may be written."""
     cur = state.currency
     date = entry.date
     month = month_of(date)
+    if today is not None and date > today + dt.timedelta(days=1):
+        raise FutureDate(f"future date: {date} is after today ({today}); the books record "
+                         "what has happened")
     sealed = state.sealed_through
     if sealed is not None and month <= sealed:
         raise MonthSealed(f"month sealed: {date} is in {month}, and the books are sealed "
@@ -56,7 +61,7 @@ def check_entry(state: BooksState, entry: data.Transaction) -> None:
         _check_link(state, link, deltas, cur)
     for account, delta in deltas.items():
         if delta < 0 and acc.is_cash(account):
-            _check_cash(state, account, month, delta, cur)
+            _check_cash(state, account, date, delta, cur)
 
 
 def _check_link(state: BooksState, link: str, deltas: dict[str, Decimal], cur: str) -> None:
@@ -67,27 +72,27 @@ def _check_link(state: BooksState, link: str, deltas: dict[str, Decimal], cur: s
             raise ExceedsOutstanding(
                 f"exceeds outstanding: {fmt(settled, cur)} is more than what is approved and "
                 f"unpaid on {link}: {fmt(outstanding, cur)}")
-    returned = sum((v for a, v in deltas.items() if a.startswith(acc.DONATION_ROOT + ":")), ZERO)
-    if returned > 0:
-        left = -state.link_total(link, acc.DONATION_ROOT)
-        if returned > left:
-            raise ExceedsDonation(f"exceeds donation: refunding {fmt(returned, cur)} but "
-                                  f"only {fmt(left, cur)} of {link} is left to refund")
+    per_link = state.links.get(link, {})
+    for account, delta in deltas.items():
+        before = per_link.get(account, ZERO)
+        if account.startswith(acc.AID_ROOT + ":") and delta < 0 and before + delta < 0:
+            raise ExceedsOutstanding(
+                f"exceeds approved: reversing {fmt(-delta, cur)} of {account} on {link}, "
+                f"which holds {fmt(before, cur)} for it")
+        if account.startswith(acc.DONATION_ROOT + ":") and delta > 0 and before + delta > 0:
+            raise ExceedsDonation(
+                f"exceeds donation: refunding {fmt(delta, cur)} from {account} but only "
+                f"{fmt(-before, cur)} of {link} is left there to refund")
 
 
-def _check_cash(state: BooksState, account: str, month: str, delta: Decimal, cur: str) -> None:
-    """The account must stay at or above zero at the end of this month and every later one."""
-    per_month = state.monthly.get(account, {})
-    running = sum((v for m, v in per_month.items() if m < month), ZERO)
-    lowest = None
-    for m in sorted(set(per_month) | {month}):
-        if m < month:
-            continue
-        running += per_month.get(m, ZERO)
-        lowest = running if lowest is None else min(lowest, running)
-    if lowest is not None and lowest + delta < 0:
+def _check_cash(state: BooksState, account: str, date: dt.date, delta: Decimal,
+                cur: str) -> None:
+    """The account must stay at or above zero on the entry's day and every later day."""
+    lowest = state.lowest_cash_from(account, date)
+    if lowest + delta < 0:
         raise CashBelowZero(f"cash below zero: {account} holds {fmt(lowest, cur)} "
-                            f"(from {month} on); this entry takes out {fmt(-delta, cur)}")
+                            f"(its lowest from {date} on); this entry takes out "
+                            f"{fmt(-delta, cur)}")
 
 
 def round_trip(entry: data.Transaction) -> str:
@@ -112,8 +117,3 @@ def round_trip(entry: data.Transaction) -> str:
 
 def _user_meta(entry: data.Directive) -> dict:
     return {k: v for k, v in entry.meta.items() if k not in ("filename", "lineno")}
-
-
-def date_ok(date: dt.date) -> bool:
-    """True for a plausible booking date (beancount accepts years 1 to 9999)."""
-    return dt.date(1900, 1, 1) <= date <= dt.date(9999, 12, 31)

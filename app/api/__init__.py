@@ -6,6 +6,8 @@ here, from the kind of workflow error, and nowhere else.
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, g, jsonify, request
 
 from app.workflow import errors as wf
@@ -13,7 +15,13 @@ from ledger import BooksInvalid, LedgerError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-STATUS = {wf.InvalidInput: 422, wf.NotFound: 404, wf.Unauthenticated: 401,
+
+class MalformedJSON(wf.WorkflowError):
+    """The body is not JSON at all (a 400, unlike a JSON value of the wrong shape)."""
+
+    code = "bad_request"
+
+STATUS: dict = {MalformedJSON: 400, wf.InvalidInput: 422, wf.NotFound: 404, wf.Unauthenticated: 401,
           wf.Forbidden: 403, wf.IllegalTransition: 409, wf.Conflict: 409,
           wf.PolicyRefused: 422, wf.BooksRefused: 422}
 
@@ -42,22 +50,23 @@ def _ledger_error(exc: LedgerError):
 
 @bp.errorhandler(400)
 def _bad_request(exc):
-    return error_response("bad_request", "the request body is not valid JSON", 400)
+    return error_response("bad_request", "the request is not valid", 400)
 
 
-@bp.errorhandler(404)
-def _not_found(exc):
-    return error_response("not_found", "no such resource", 404)
+ROUTING = {404: ("not_found", "no such resource"),
+           405: ("method_not_allowed", "this method is not allowed here"),
+           413: ("too_large", "the request body is too large")}
 
 
-@bp.errorhandler(405)
-def _method(exc):
-    return error_response("method_not_allowed", "method not allowed here", 405)
-
-
-@bp.errorhandler(413)
-def _too_large(exc):
-    return error_response("too_large", "the request body is too large", 413)
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+@bp.app_errorhandler(413)
+def _routing_error(exc):
+    """JSON for /api/ paths (routing errors happen before any blueprint is chosen)."""
+    if not wants_json():
+        return exc
+    code, message = ROUTING[exc.code]
+    return error_response(code, message, exc.code)
 
 
 def current_person():
@@ -74,14 +83,27 @@ def current_person():
     return g.api_person
 
 
-def body() -> dict:
-    """The JSON object sent, or {} when there is no body; InvalidInput if it is not an object."""
-    if not request.get_data():
+def body(*allowed: str) -> dict:
+    """The JSON object sent ({} when there is none), holding only the `allowed` fields."""
+    raw = request.get_data()
+    if not raw.strip():
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise MalformedJSON("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise wf.InvalidInput("the body must be a JSON object", field=None)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise wf.InvalidInput(f"{unknown[0]}: not a field here; the fields are "
+                              f"{', '.join(allowed) or 'none'}", field=unknown[0])
     return data
+
+
+def wants_json() -> bool:
+    """True for requests under /api/, which always answer in JSON."""
+    return request.path.startswith("/api/")
 
 
 from app.api import routes  # noqa: E402,F401  (registers the routes on bp)

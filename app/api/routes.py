@@ -23,7 +23,8 @@ def _treasurer():
 @idempotent
 def create_request():
     """A member asks for aid."""
-    return jsonify(requests.submit(current_person(), body())), 201
+    return jsonify(requests.submit(current_person(), body(
+        "amount", "category", "needed_by", "payout_method", "story"))), 201
 
 
 @bp.get("/requests")
@@ -43,28 +44,28 @@ def get_request(code: str):
 @idempotent
 def approve_request(code: str):
     """A treasurer approves (optionally a smaller amount)."""
-    return jsonify(requests.approve(current_person(), code, body()))
+    return jsonify(requests.approve(current_person(), code, body("amount")))
 
 
 @bp.post("/requests/<code>/deny")
 @idempotent
 def deny_request(code: str):
     """A treasurer denies, with a reason."""
-    return jsonify(requests.deny(current_person(), code, body()))
+    return jsonify(requests.deny(current_person(), code, body("reason")))
 
 
 @bp.post("/requests/<code>/needs-info")
 @idempotent
 def ask_request(code: str):
     """A treasurer asks the member a question."""
-    return jsonify(requests.ask(current_person(), code, body()))
+    return jsonify(requests.ask(current_person(), code, body("question")))
 
 
 @bp.post("/requests/<code>/answer")
 @idempotent
 def answer_request(code: str):
     """The member answers."""
-    return jsonify(requests.answer(current_person(), code, body()))
+    return jsonify(requests.answer(current_person(), code, body("answer")))
 
 
 @bp.post("/requests/<code>/withdraw")
@@ -78,21 +79,22 @@ def withdraw_request(code: str):
 @idempotent
 def cancel_request(code: str):
     """A treasurer cancels an approval, with a reason."""
-    return jsonify(requests.cancel(current_person(), code, body()))
+    return jsonify(requests.cancel(current_person(), code, body("reason")))
 
 
 @bp.post("/requests/<code>/payments")
 @idempotent
 def pay_request(code: str):
     """A treasurer records a payment."""
-    return jsonify(requests.pay(current_person(), code, body())), 201
+    return jsonify(requests.pay(current_person(), code, body("amount", "account", "date"))), 201
 
 
 @bp.post("/donations")
 @idempotent
 def create_donation():
     """A treasurer records a donation."""
-    return jsonify(donations.record(_treasurer(), body())), 201
+    return jsonify(donations.record(_treasurer(), body(
+        "amount", "fee", "account", "date", "category", "donor_name", "donor_consents_public"))), 201
 
 
 @bp.get("/donations")
@@ -105,7 +107,7 @@ def list_donations():
 @idempotent
 def refund_donation(code: str):
     """A treasurer refunds what is left of a donation."""
-    return jsonify(donations.refund(_treasurer(), code, body()))
+    return jsonify(donations.refund(_treasurer(), code, body("amount")))
 
 
 @bp.get("/summary")
@@ -118,7 +120,7 @@ def get_summary():
 @idempotent
 def seal_month(month: str):
     """A treasurer seals a month with the statement balances."""
-    return jsonify(months.seal(_treasurer(), month, body())), 201
+    return jsonify(months.seal(_treasurer(), month, body("balances"))), 201
 
 
 @bp.get("/openapi.json")

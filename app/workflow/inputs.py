@@ -4,11 +4,15 @@ that names the field and the rule."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from app.workflow.errors import InvalidInput
 from ledger import EntryRefused
 from ledger.money import to_amount
+
+
+_MONEY = re.compile(r"-?\d{1,15}(\.\d{1,6})?")  # the currency's own decimals are checked after
 
 
 def amount(raw, currency: str, field: str = "amount", *, allow_zero: bool = False) -> Decimal:
@@ -19,6 +23,9 @@ def amount(raw, currency: str, field: str = "amount", *, allow_zero: bool = Fals
     if not isinstance(raw, str):
         raise InvalidInput(f"{field}: send money as a string like \"450.00\", not a number",
                            field=field)
+    if not _MONEY.fullmatch(raw):
+        raise InvalidInput(f"{field}: {raw[:40]!r} is not an amount like \"450.00\" (digits, "
+                           "an optional point and cents)", field=field)
     try:
         return to_amount(raw, currency, field=field, allow_zero=allow_zero)
     except EntryRefused as exc:

@@ -27,6 +27,12 @@ from ledger import EntryRefused, LedgerError
 from ledger.files import locked
 
 
+# Which field of a request a refusal of the books is about.
+_FIELDS = {"cash-below-zero": "account", "account-not-open": "account", "currency": "account",
+           "month-sealed": "date", "future-date": "date", "before-balance-assertion": "date",
+           "exceeds-outstanding": "amount", "exceeds-donation": "amount"}
+
+
 @contextmanager
 def money_lock():
     """Hold the fund-wide lock for one money-moving operation."""
@@ -41,7 +47,7 @@ def check_entry(entry: data.Transaction) -> None:
         books().check(entry)
     except EntryRefused as exc:
         raise BooksRefused(exc.message, code=exc.rule.replace("-", "_"),
-                           field=getattr(exc, "field", None)) from exc
+                           field=getattr(exc, "field", None) or _FIELDS.get(exc.rule)) from exc
 
 
 def enqueue(session: Session, entry: data.Transaction) -> Outbox:

@@ -14,7 +14,7 @@ from app.models import ApiToken, Person, Role
 from app.workflow import audit
 from app.workflow.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}")
 _hasher = PasswordHasher()
 PASSWORD_MIN, PASSWORD_MAX = 12, 128
 
@@ -29,7 +29,7 @@ def add_person(email: str, roles: list[str], *, password: str | None = None,
                handle: str | None = None, actor_id: int | None = None) -> Person:
     """Add a person with `roles`; the email must be new."""
     email = email.strip().lower()
-    if not _EMAIL.match(email):
+    if not _EMAIL.fullmatch(email):
         raise InvalidInput(f"email: {email!r} is not an email address", field="email")
     bad = [r for r in roles if r not in Role.__members__]
     if bad or not roles:

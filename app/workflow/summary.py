@@ -22,6 +22,11 @@ from reports.privacy import Group, Row, Rules, protect
 ZERO = Decimal("0.00")
 
 
+def money(value: Decimal) -> str:
+    """An amount as the API writes it: a string with cents, "0.00"."""
+    return str(value.quantize(ZERO))
+
+
 def _row(row: Row | None) -> dict | None:
     if row is None:
         return None
@@ -34,8 +39,9 @@ def _row(row: Row | None) -> dict | None:
 def summary(month: str | None = None) -> dict:
     """Figures for `month` (default: this month) that anyone may see."""
     month = month or month_of(dt.date.today())
-    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
-        raise InvalidInput(f"month: {month!r} is not YYYY-MM", field="month")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) or not "1900" <= month[:4] <= "9998":
+        raise InvalidInput(f"month: {month!r} is not a month YYYY-MM between 1900 and 9998",
+                           field="month")
     start = dt.date.fromisoformat(month + "-01")
     end = first_day_after(month)
     state = books().state
@@ -48,8 +54,8 @@ def summary(month: str | None = None) -> dict:
         donations = session.exec(select(Donation).where(Donation.date >= start,
                                                         Donation.date < end)).all()
         approved = session.exec(select(AidRequest).where(
-            AidRequest.approved_at >= dt.datetime.combine(start, dt.time()),
-            AidRequest.approved_at < dt.datetime.combine(end, dt.time()))).all()
+            AidRequest.approved_at >= dt.datetime.combine(start, dt.time(), dt.UTC),
+            AidRequest.approved_at < dt.datetime.combine(end, dt.time(), dt.UTC))).all()
         payments = session.exec(select(Payment, AidRequest).join(
             AidRequest, Payment.request_id == AidRequest.id).where(
             Payment.date >= start, Payment.date < end)).all()
@@ -73,15 +79,15 @@ def summary(month: str | None = None) -> dict:
     return {
         "month": month,
         "currency": state.currency,
-        "balances": {a: {"opening": str(state.balance_at_end_of(a, prev)),
-                         "closing": str(state.balance_at_end_of(a, month))} for a in cash},
+        "balances": {a: {"opening": money(state.balance_at_end_of(a, prev)),
+                         "closing": money(state.balance_at_end_of(a, month))} for a in cash},
         "donations": {"count": len(donations),
-                      "total": str(sum((d.amount for d in donations), ZERO)),
-                      "fees": str(sum((d.fee for d in donations), ZERO))},
+                      "total": money(sum((d.amount for d in donations), ZERO)),
+                      "fees": money(sum((d.fee for d in donations), ZERO))},
         "aid_approved": table(approved_groups),
         "aid_paid": table(paid_groups),
-        "outstanding": str(committed),
-        "available": str(cash_total - committed),
+        "outstanding": money(committed),
+        "available": money(cash_total - committed),
         "sealed": seal is not None,
         "seal_hash": seal.seal_hash if seal else None,
         "privacy": {"k": rules.k, "dominance_share": policy.dominance_share,

@@ -36,10 +36,6 @@ def _backends() -> list:
     return ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "postgresql: runs against PostgreSQL")
-
-
 @pytest.fixture(scope="session")
 def pg_server():
     """The PostgreSQL URL from the environment; the run fails if it is set and down."""

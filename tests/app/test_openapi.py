@@ -212,10 +212,6 @@ def test_real_answers_match_their_schemas(fund):
     assert_valid(schema_validator(doc, "Seal"), data)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: GET /api/v1/summary crashes (500) for every valid "
-                   "month: app/workflow/summary.py summary() compares approved_at with naive "
-                   "datetimes, which the UTCDateTime column refuses (StatementError)",
-                   raises=StatementError)
 def test_the_summary_matches_its_schema(fund):
     doc = served_document(fund.app)
     code = ask(fund, amount="120.00", category="food")

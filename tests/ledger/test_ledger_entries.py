@@ -189,9 +189,6 @@ def test_too_many_decimals_is_per_currency():
     assert approve(Decimal("10.000")).postings[0].units.number == Decimal("10.00")
 
 
-@pytest.mark.xfail(strict=True, raises=decimal.InvalidOperation,
-                   reason="BUG: ledger/money.py to_amount lets "
-                   "decimal.InvalidOperation escape for amounts beyond 28 significant digits")
 @pytest.mark.parametrize("amount", ["1e30", Decimal("123456789012345678901234567.5")])
 def test_huge_amount_is_refused_as_invalid_amount(amount):
     with pytest.raises(InvalidAmount) as info:
@@ -258,10 +255,6 @@ def test_bad_donor_name_raises_invalid_text_naming_donor_name():
     assert "U+0022" in info.value.message
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: ledger/entries.py _check_code/_check_category/"
-                   "_check_cash use re.match with `$`, which also matches before a final "
-                   "newline, so 'R-2026-0042\\n' passes the builder")
 @pytest.mark.parametrize("build, field", [
     (lambda: approve(Decimal(1), code="R-2026-0042\n"), "code"),
     (lambda: approve(Decimal(1), category="rent\n"), "category"),
@@ -290,11 +283,6 @@ def test_entry_with_trailing_newline_in_a_reference_is_refused(books):
     assert tree_hashes(books.dir) == before
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: ledger/accounts.py FundSettings.__post_init__ "
-                   "uses re.match with `$`: a trailing newline in currency, cash account or "
-                   "category is accepted and init_books then writes an accounts.beancount "
-                   "that bean-check rejects")
 @pytest.mark.parametrize("kwargs, field", [
     ({"currency": "USD\n"}, "currency"),
     ({"cash_accounts": ("Assets:Fund:Bank\n",)}, "cash_accounts"),

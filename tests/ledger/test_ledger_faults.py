@@ -92,11 +92,6 @@ def test_full_disk_during_a_seal_changes_nothing(faulty):
     assert books.verify().ok
 
 
-@pytest.mark.xfail(strict=True, raises=OSError,
-                   reason="BUG: ledger/books.py Books._ensure_month calls atomic_write "
-                   "without turning OSError into WriteFailed: ENOSPC (or EIO from fsync) on "
-                   "the first entry of a new month escapes as a bare OSError, and a failed "
-                   "fsync there does not stop further writes")
 @pytest.mark.parametrize("fault", ["write-ENOSPC", "fsync-EIO"])
 def test_fault_on_the_first_entry_of_a_new_month(faulty, fault):
     books, fio = faulty

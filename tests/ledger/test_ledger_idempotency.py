@@ -76,10 +76,6 @@ def test_entry_lookup_by_id(books):
     assert books.entry("approve:R-2026-0042:2") is None
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: ledger/books.py Books.post returns created=False "
-                   "for a *different* entry that reuses a carebooks-id; DuplicateId "
-                   "(ledger/errors.py) is never raised")
 def test_a_different_entry_under_an_existing_id_is_refused(books):
     books.post(approval("450.00"))
     before = tree_hashes(books.dir)

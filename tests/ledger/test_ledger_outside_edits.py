@@ -124,11 +124,6 @@ def test_editor_including_a_missing_file_seen_at_open(books):
     assert Books.open(books.dir).state.balance("Assets:Fund:Bank") == D("1000.00")
 
 
-@pytest.mark.xfail(strict=True, raises=FileNotFoundError,
-                   reason="BUG: ledger/books.py Books._catch_up reads a newly "
-                   "included file without checking it exists: an include of a missing file "
-                   "added to main.beancount makes books.state raise FileNotFoundError, not "
-                   "BooksInvalid")
 def test_editor_including_a_missing_file_seen_by_an_open_books(books):
     good = books.main.read_text()
     books.main.write_text(good + 'include "2026/2026-07.beancount"\n')
@@ -183,12 +178,6 @@ def test_torn_tail_is_detected_at_load(books, where):
 
 
 @pytest.mark.corrupts_books
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: a month file cut right after the last entry's "
-                   "metadata (or inside its first account name) loads without error as a "
-                   "transaction with no postings; its carebooks-id counts as written while "
-                   "its money is missing (ledger/load.py full_load/parse_chunk, "
-                   "ledger/state.py apply)")
 @pytest.mark.parametrize("where", ["after-the-metadata", "after-the-first-account"])
 def test_torn_tail_that_drops_every_posting_is_detected(books, where):
     path, text, _ = torn_books(books)
@@ -205,9 +194,6 @@ def test_torn_tail_that_drops_every_posting_is_detected(books, where):
 
 
 @pytest.mark.corrupts_books
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: same torn-tail gap as above, seen from the "
-                   "outbox's side: the id is 'in the books' but its postings are not")
 def test_a_torn_entry_never_counts_as_written_with_its_money_missing(books):
     """For every cut of the last entry: refused, or the id is absent (the outbox rewrites
     it), or the id is present with the full amounts (a harmless cut)."""

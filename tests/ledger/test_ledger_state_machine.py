@@ -23,6 +23,8 @@ from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, inva
                                  precondition, rule, run_state_machine_as_test)
 
 from ledger import Books, FundSettings, entries, init_books
+
+LATER = lambda: dt.date(2027, 12, 31)  # noqa: E731  (the machine walks into 2027)
 from ledger.errors import (CashBelowZero, ExceedsDonation, ExceedsOutstanding,
                            InvalidReference, MonthSealed, StatementMismatch)
 from ledger_helpers import assert_state_matches, full_view, state_balances, tree_hashes
@@ -73,12 +75,13 @@ class BooksMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(dir=self.base)) / "books"
-        self.books = init_books(self.dir, FundSettings("Test Fund"), dt.date(2026, 1, 1))
+        self.books = init_books(self.dir, FundSettings("Test Fund"), dt.date(2026, 1, 1),
+                                clock=LATER)
         self.month = (2026, 1)
         self.sealed: tuple[int, int] | None = None
         self.count = 0
-        # the model: cash per account per month, and what is open per request/donation
-        self.cash: dict[str, dict[tuple[int, int], Decimal]] = {a: {} for a in CASH}
+        # the model: cash per account per day, and what is open per request/donation
+        self.cash: dict[str, dict[dt.date, Decimal]] = {a: {} for a in CASH}
         self.outstanding: dict[str, Decimal] = {}
         self.categories: dict[str, str] = {}
         self.left: dict[str, Decimal] = {}
@@ -97,13 +100,23 @@ class BooksMachine(RuleBasedStateMachine):
     def date(self, day: int) -> dt.date:
         return dt.date(self.month[0], self.month[1], day)
 
-    def move_cash(self, account: str, amount: Decimal) -> None:
+    def move_cash(self, account: str, amount: Decimal, date: dt.date) -> None:
         per = self.cash[account]
-        per[self.month] = per.get(self.month, ZERO) + amount
+        per[date] = per.get(date, ZERO) + amount
 
     def balance(self, account: str, through=None) -> Decimal:
-        return sum((v for m, v in self.cash[account].items() if through is None or m <= through),
-                   ZERO)
+        return sum((v for d, v in self.cash[account].items()
+                    if through is None or (d.year, d.month) <= through), ZERO)
+
+    def lowest_from(self, account: str, date: dt.date) -> Decimal:
+        """The lowest end-of-day balance on `date` or later: what may still be taken out."""
+        per = self.cash[account]
+        running = sum((v for d, v in per.items() if d <= date), ZERO)
+        lowest = running
+        for d in sorted(d for d in per if d > date):
+            running += per[d]
+            lowest = min(lowest, running)
+        return lowest
 
     def post_or_refuse(self, entry, refusal) -> bool:
         """Post; if `refusal` is an exception class, expect it and an untouched folder."""
@@ -129,7 +142,7 @@ class BooksMachine(RuleBasedStateMachine):
     def opening_balance(self):
         self.books.post(entries.opening_balance("Assets:Fund:Bank", dt.date(2026, 1, 1),
                                                 Decimal("1000.00"), USD))
-        self.cash["Assets:Fund:Bank"][self.month] = Decimal("1000.00")
+        self.cash["Assets:Fund:Bank"][dt.date(2026, 1, 1)] = Decimal("1000.00")
 
     @rule(target=requests, category=st.sampled_from(AID), amount=cents, day=days)
     def approve(self, category, amount, day):
@@ -144,12 +157,13 @@ class BooksMachine(RuleBasedStateMachine):
     def pay(self, code, share, day, account, method):
         amount = amount_of(share, self.outstanding[code])
         refusal = (ExceedsOutstanding if amount > self.outstanding[code]
-                   else CashBelowZero if amount > self.balance(account) else None)
+                   else CashBelowZero if amount > self.lowest_from(account, self.date(day))
+                   else None)
         entry = entries.payment(code, self.seq("pay" + code), self.date(day),
                                 self.categories[code], method, account, amount, USD)
         if self.post_or_refuse(entry, refusal):
             self.outstanding[code] -= amount
-            self.move_cash(account, -amount)
+            self.move_cash(account, -amount, self.date(day))
 
     @rule(code=requests, share=shares, day=days)
     def cancel(self, code, share, day):
@@ -169,7 +183,7 @@ class BooksMachine(RuleBasedStateMachine):
         code = self.code("D")
         self.books.post(entries.donation(code, self.date(day), category, account, amount,
                                          USD, fee=fee, donor_name=donor))
-        self.move_cash(account, amount - (fee or ZERO))
+        self.move_cash(account, amount - (fee or ZERO), self.date(day))
         self.categories[code] = category
         self.left[code] = amount
         return code
@@ -178,12 +192,13 @@ class BooksMachine(RuleBasedStateMachine):
     def refund(self, code, share, day, account):
         amount = amount_of(share, self.left[code])
         refusal = (ExceedsDonation if amount > self.left[code]
-                   else CashBelowZero if amount > self.balance(account) else None)
+                   else CashBelowZero if amount > self.lowest_from(account, self.date(day))
+                   else None)
         entry = entries.donation_refund(code, self.seq("refund" + code), self.date(day),
                                         self.categories[code], account, amount, USD)
         if self.post_or_refuse(entry, refusal):
             self.left[code] -= amount
-            self.move_cash(account, -amount)
+            self.move_cash(account, -amount, self.date(day))
 
     @precondition(lambda self: self.month < (2027, 6))
     @rule(and_seal=st.sampled_from([True, True, False]))
@@ -213,7 +228,8 @@ class BooksMachine(RuleBasedStateMachine):
         elif mistake == "missing-bank":
             del statements["Assets:Fund:Bank"]
             bank = "Assets:Fund:Bank"
-            if month in self.cash[bank] or self.balance(bank, through=month) != 0:
+            active = any((d.year, d.month) == month for d in self.cash[bank])
+            if active or self.balance(bank, through=month) != 0:
                 refusal = InvalidReference  # a statement is needed for an account in use
         today = dt.date(self.month[0], self.month[1], 1)
         if refusal is None:
@@ -236,7 +252,7 @@ class BooksMachine(RuleBasedStateMachine):
     @rule()
     def reopen(self):
         before = self.books.state
-        reopened = Books.open(self.dir)
+        reopened = Books.open(self.dir, clock=LATER)
         assert reopened.load_mode == "snapshot"
         assert state_balances(reopened.state) == state_balances(before)
         assert reopened.state.ids == before.ids
