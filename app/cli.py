@@ -147,6 +147,60 @@ def seal_command(month: str, balances: tuple[str, ...], actor_email: str) -> Non
     click.echo(f"sealed {result['month']}: {result['seal_hash']}")
 
 
+@main.group("policy")
+def policy_group() -> None:
+    """The fund's rules: approvals, caps, reserve floor, budgets, privacy thresholds."""
+
+
+@policy_group.command("show")
+@with_appcontext
+@clean_errors
+def policy_show() -> None:
+    """Print the fund's policy."""
+    from app.workflow.policy import describe, get_policy
+
+    for name, value in describe(get_policy()).items():
+        click.echo(f"{name} = {value}")
+
+
+@policy_group.command("set")
+@click.argument("settings", nargs=-1, required=True, metavar="NAME=VALUE...")
+@click.option("--as", "actor_email", required=True, help="The admin making the change.")
+@with_appcontext
+@clean_errors
+def policy_set(settings: tuple[str, ...], actor_email: str) -> None:
+    """Change settings, e.g. request_cap=800.00 member_window_days=60 budget.food=300.00."""
+    from app.fund import aid_categories
+    from app.workflow.errors import InvalidInput
+    from app.workflow.people import person_by_email
+    from app.workflow.policy import INT_FIELDS, budgets, describe, get_policy, update_policy
+
+    changes: dict = {}
+    new_budgets = None
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"{item!r}: write NAME=VALUE", field=item)
+        if name.startswith("budget."):
+            new_budgets = new_budgets if new_budgets is not None else {
+                k: str(v) for k, v in budgets(get_policy()).items()}
+            if value in ("", "none"):
+                new_budgets.pop(name[7:], None)
+            else:
+                new_budgets[name[7:]] = value
+        elif name in INT_FIELDS:
+            if not value.isdigit():
+                raise InvalidInput(f"{name}: a whole number", field=name)
+            changes[name] = int(value)
+        else:
+            changes[name] = value
+    if new_budgets is not None:
+        changes["category_budgets"] = new_budgets
+    policy = update_policy(person_by_email(actor_email), changes, aid_categories())
+    for name, value in describe(policy).items():
+        click.echo(f"{name} = {value}")
+
+
 @main.command("demo")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the instance has books.")
 @with_appcontext

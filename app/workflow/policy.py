@@ -14,9 +14,9 @@ from decimal import Decimal, InvalidOperation
 from sqlmodel import Session, select
 
 from app.db import session_scope
-from app.models import AidRequest, Person, Policy, Status, utcnow
+from app.models import AidRequest, Person, Policy, Role, Status, utcnow
 from app.workflow import audit
-from app.workflow.errors import InvalidInput, PolicyRefused
+from app.workflow.errors import Forbidden, InvalidInput, PolicyRefused
 from ledger.money import fmt
 
 MONEY_FIELDS = ("second_approval_at", "request_cap", "member_cap", "reserve_floor")
@@ -48,7 +48,11 @@ def budgets(policy: Policy) -> dict[str, Decimal]:
 
 
 def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy:
-    """Change policy fields (admins only; the caller checks the role); audited."""
+    """Change policy fields (admins only); every change is audited with before and after."""
+    if not actor.has(Role.admin):
+        raise Forbidden("only an admin may change the fund's policy")
+    if not changes:
+        raise InvalidInput("no setting given", field=None)
     with session_scope() as session:
         policy = current(session)
         before = {}
@@ -69,8 +73,16 @@ def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy
                 if not isinstance(raw, dict) or any(k not in categories for k in raw):
                     raise InvalidInput("category_budgets: {category: amount} for the fund's "
                                        f"categories ({', '.join(categories)})", field=name)
-                value = json.dumps({k: str(Decimal(str(v)).quantize(Decimal("0.01")))
-                                    for k, v in raw.items()}, sort_keys=True)
+                parsed = {}
+                for cat, amount in raw.items():
+                    try:
+                        parsed[cat] = Decimal(str(amount)).quantize(Decimal("0.01"))
+                    except InvalidOperation:
+                        parsed[cat] = None
+                    if parsed[cat] is None or parsed[cat] <= 0:
+                        raise InvalidInput(f"category_budgets: {cat}: {amount!r} is not an "
+                                           "amount above zero", field=name)
+                value = json.dumps({k: str(v) for k, v in parsed.items()}, sort_keys=True)
             else:
                 raise InvalidInput(f"{name}: not a policy setting", field=name)
             before[name] = str(getattr(policy, name))
@@ -79,6 +91,13 @@ def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy
         audit.record(session, actor.id, "policy.changed", "policy",
                      before=before, after={k: str(getattr(policy, k)) for k in before})
     return policy
+
+
+def describe(policy: Policy) -> dict:
+    """The policy as plain values (for the CLI, the API and the pages)."""
+    return {**{name: str(getattr(policy, name)) for name in MONEY_FIELDS},
+            **{name: getattr(policy, name) for name in INT_FIELDS},
+            "category_budgets": {k: str(v) for k, v in budgets(policy).items()}}
 
 
 def approvals_needed(policy: Policy, amount: Decimal) -> int:

@@ -297,3 +297,41 @@ def test_check_names_the_month_whose_sealed_file_changed(instance):
     # putting the character back makes the fund whole again
     path.write_text(text, encoding="utf-8")
     assert "check: OK" in run(instance, "check").stdout
+
+
+# --- policy --------------------------------------------------------------------------------
+
+
+def test_policy_set_by_an_admin_changes_the_rules_and_is_audited(instance):
+    run(instance, "demo")
+    out = run(instance, "policy", "set", "request_cap=800.00", "member_window_days=60",
+              "budget.food=300", "--as", "admin@example.org").stdout
+    assert "request_cap = 800.00" in out and "member_window_days = 60" in out
+    assert "category_budgets = {'food': '300.00'}" in out
+    shown = run(instance, "policy", "show").stdout
+    assert "request_cap = 800.00" in shown
+    app = create_app(instance=instance)
+    with app.app_context():
+        from sqlmodel import select
+
+        from app.db import session_scope
+        from app.models import AuditEvent
+        with session_scope() as session:
+            events = session.exec(select(AuditEvent).where(
+                AuditEvent.action == "policy.changed")).all()
+    assert len(events) == 1 and '"request_cap":"1000.00"' in events[0].detail
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("request_cap=800.00", "--as", "alex@example.org"), "only an admin"),
+    (("request_cap=-5", "--as", "admin@example.org"), "request_cap: must be more than zero"),
+    (("budget.food=abc", "--as", "admin@example.org"), "food: 'abc' is not an amount"),
+    (("budget.snacks=3", "--as", "admin@example.org"), "the fund's categories"),
+    (("colour=blue", "--as", "admin@example.org"), "colour: not a policy setting"),
+])
+def test_policy_set_refusals_are_one_line_and_change_nothing(instance, args, words):
+    run(instance, "demo")
+    before = run(instance, "policy", "show").stdout
+    result = run(instance, "policy", "set", *args, ok=False)
+    assert words in one_error_line(result)
+    assert run(instance, "policy", "show").stdout == before
