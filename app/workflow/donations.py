@@ -16,7 +16,7 @@ from app.fund import books, donation_categories
 from app.models import Donation, Person
 from app.workflow import audit, inputs
 from app.workflow.errors import InvalidInput, NotFound
-from app.workflow.outbox import check_entry, enqueue, money_lock, settle
+from app.workflow.outbox import check_entry, enqueue, money_step
 from app.workflow.requests import next_code
 from ledger import EntryRefused
 from ledger import entries as E
@@ -57,23 +57,20 @@ def record(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
             raise InvalidInput(exc.message, field="donor_name") from None
     else:
         name = None  # without consent the name is not kept at all
-    with money_lock():
-        settle()
-        with session_scope() as session:
-            code = next_code(session, "D", date.year)
-            entry = E.donation(code, date, category, account, amount, cur, fee=fee,
-                               donor_name=name)
-            check_entry(entry)
-            donation = Donation(code=code, date=date, amount=amount, fee=fee or Decimal("0.00"),
-                                account=account, category=category, donor_name=name,
-                                donor_consents_public=consents, recorded_by=actor.id)
-            session.add(donation)
-            enqueue(session, entry)
-            audit.record(session, actor.id, "donation.recorded", code, amount=str(amount),
-                         fee=str(fee or 0), account=account)
-            session.flush()
-            result = view(donation)
-        settle()
+    with money_step() as session:
+        code = next_code(session, "D", date.year)
+        entry = E.donation(code, date, category, account, amount, cur, fee=fee,
+                           donor_name=name)
+        check_entry(entry)
+        donation = Donation(code=code, date=date, amount=amount, fee=fee or Decimal("0.00"),
+                            account=account, category=category, donor_name=name,
+                            donor_consents_public=consents, recorded_by=actor.id)
+        session.add(donation)
+        enqueue(session, entry)
+        audit.record(session, actor.id, "donation.recorded", code, amount=str(amount),
+                     fee=str(fee or 0), account=account)
+        session.flush()
+        result = view(donation)
     return result
 
 
@@ -91,31 +88,28 @@ def refund(actor: Person, code: str, body: dict | None = None, *,
     body = body or {}
     today = today or dt.date.today()
     cur = books().currency
-    with money_lock():
-        settle()
-        with session_scope() as session:
-            donation = session.exec(select(Donation).where(Donation.code == code)
-                                    .with_for_update()).first()
-            if donation is None:
-                raise NotFound(f"no donation {code}")
-            left = donation.amount - donation.refunded
-            if left <= 0:
-                raise InvalidInput(f"{code} is already fully refunded", field="amount")
-            raw = body.get("amount")
-            amount = inputs.amount(raw, cur) if raw is not None else left
-            if amount > left:
-                raise InvalidInput(f"amount: {fmt(amount, cur)} is more than the "
-                                   f"{fmt(left, cur)} left of {code}", field="amount")
-            seq = donation.refund_count + 1
-            entry = E.donation_refund(code, seq, today, donation.category, donation.account,
-                                      amount, cur)
-            check_entry(entry)
-            donation.refunded += amount
-            donation.refund_count = seq
-            enqueue(session, entry)
-            audit.record(session, actor.id, "donation.refunded", code, amount=str(amount),
-                         seq=seq)
-            session.flush()
-            result = view(donation)
-        settle()
+    with money_step() as session:
+        donation = session.exec(select(Donation).where(Donation.code == code)
+                                .with_for_update()).first()
+        if donation is None:
+            raise NotFound(f"no donation {code}")
+        left = donation.amount - donation.refunded
+        if left <= 0:
+            raise InvalidInput(f"{code} is already fully refunded", field="amount")
+        raw = body.get("amount")
+        amount = inputs.amount(raw, cur) if raw is not None else left
+        if amount > left:
+            raise InvalidInput(f"amount: {fmt(amount, cur)} is more than the "
+                               f"{fmt(left, cur)} left of {code}", field="amount")
+        seq = donation.refund_count + 1
+        entry = E.donation_refund(code, seq, today, donation.category, donation.account,
+                                  amount, cur)
+        check_entry(entry)
+        donation.refunded += amount
+        donation.refund_count = seq
+        enqueue(session, entry)
+        audit.record(session, actor.id, "donation.refunded", code, amount=str(amount),
+                     seq=seq)
+        session.flush()
+        result = view(donation)
     return result

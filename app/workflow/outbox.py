@@ -41,6 +41,18 @@ def money_lock():
         yield
 
 
+@contextmanager
+def money_step():
+    """One money-moving step: under the money lock, settle what a crash left, give the
+    caller a database session (committed when the block ends), then append its outbox
+    entries to the books."""
+    with money_lock():
+        settle()
+        with session_scope() as session:
+            yield session
+        settle()
+
+
 def check_entry(entry: data.Transaction) -> None:
     """Raise BooksRefused if the books would refuse `entry` (nothing is written)."""
     try:

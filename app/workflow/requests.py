@@ -21,7 +21,7 @@ from app.models import (AidRequest, Approval, Payment, Person, RequestNote, Role
 from app.workflow import audit, inputs
 from app.workflow import policy as rules
 from app.workflow.errors import Conflict, InvalidInput, NotFound, PolicyRefused
-from app.workflow.outbox import check_entry, enqueue, money_lock, settle
+from app.workflow.outbox import check_entry, enqueue, money_step
 from app.workflow.states import Action, authorize, transition
 from ledger import entries as E
 from ledger.accounts import PAYOUT_METHODS, aid_account
@@ -176,44 +176,41 @@ def approve(actor: Person, code: str, body: dict, *, today: dt.date | None = Non
     cur = books().currency
     raw = body.get("amount")
     given = inputs.amount(raw, cur) if raw is not None else None
-    with money_lock():
-        settle()
-        with session_scope() as session:
-            req = _find(session, code, actor, lock=True)
-            authorize(req, Action.approve, actor)
-            policy = rules.current(session)
-            earlier = session.exec(select(Approval).where(Approval.request_id == req.id)).all()
-            if any(a.treasurer_id == actor.id for a in earlier):
-                raise Conflict("you already approved this request; another treasurer's "
-                               "approval is needed", code="already_approved")
-            amount = given or (earlier[0].amount if earlier else req.amount)
-            if earlier and amount != earlier[0].amount:
-                raise InvalidInput(f"amount: the first approval was for "
-                                   f"{fmt(earlier[0].amount, cur)}; a second approval must be "
-                                   "for the same amount", field="amount")
-            state = books().state
-            spent = state.monthly.get(aid_account(req.category), {}).get(month_of(today),
-                                                                         Decimal(0))
-            rules.check_approval(session, policy, req, amount, actor,
-                                 available=state.available(), category_month_total=spent,
-                                 currency=cur, now=stamp)
-            session.add(Approval(request_id=req.id, treasurer_id=actor.id, amount=amount))
-            needed = rules.approvals_needed(policy, amount)
-            done = len(earlier) + 1 >= needed
-            if done:
-                entry = E.approval(code, 1, today, req.category, amount, cur)
-                check_entry(entry)
-                transition(req, Action.approve, actor, Status.approved)
-                req.approved_amount, req.approved_at = amount, stamp
-                enqueue(session, entry)
-            else:
-                transition(req, Action.approve, actor, Status.submitted)
-            audit.record(session, actor.id, "request.approve", code, amount=str(amount),
-                         approvals=len(earlier) + 1, needed=needed,
-                         status_to=req.status)
-            session.flush()
-            result = view(session, req, actor)
-        settle()
+    with money_step() as session:
+        req = _find(session, code, actor, lock=True)
+        authorize(req, Action.approve, actor)
+        policy = rules.current(session)
+        earlier = session.exec(select(Approval).where(Approval.request_id == req.id)).all()
+        if any(a.treasurer_id == actor.id for a in earlier):
+            raise Conflict("you already approved this request; another treasurer's "
+                           "approval is needed", code="already_approved")
+        amount = given or (earlier[0].amount if earlier else req.amount)
+        if earlier and amount != earlier[0].amount:
+            raise InvalidInput(f"amount: the first approval was for "
+                               f"{fmt(earlier[0].amount, cur)}; a second approval must be "
+                               "for the same amount", field="amount")
+        state = books().state
+        spent = state.monthly.get(aid_account(req.category), {}).get(month_of(today),
+                                                                     Decimal(0))
+        rules.check_approval(session, policy, req, amount, actor,
+                             available=state.available(), category_month_total=spent,
+                             currency=cur, now=stamp)
+        session.add(Approval(request_id=req.id, treasurer_id=actor.id, amount=amount))
+        needed = rules.approvals_needed(policy, amount)
+        done = len(earlier) + 1 >= needed
+        if done:
+            entry = E.approval(code, 1, today, req.category, amount, cur)
+            check_entry(entry)
+            transition(req, Action.approve, actor, Status.approved)
+            req.approved_amount, req.approved_at = amount, stamp
+            enqueue(session, entry)
+        else:
+            transition(req, Action.approve, actor, Status.submitted)
+        audit.record(session, actor.id, "request.approve", code, amount=str(amount),
+                     approvals=len(earlier) + 1, needed=needed,
+                     status_to=req.status)
+        session.flush()
+        result = view(session, req, actor)
     return result
 
 
@@ -226,33 +223,30 @@ def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -
     date = inputs.date(body.get("date"), "date", default=today)
     if date > today:
         raise InvalidInput(f"date: {date} is in the future", field="date")
-    with money_lock():
-        settle()
-        with session_scope() as session:
-            req = _find(session, code, actor, lock=True)
-            authorize(req, Action.pay, actor)
-            outstanding = req.approved_amount - req.paid_amount
-            if amount > outstanding:
-                raise PolicyRefused(f"payment: {fmt(amount, cur)} is more than the "
-                                    f"{fmt(outstanding, cur)} approved and not yet paid",
-                                    code="exceeds_approved", field="amount")
-            seq = len(session.exec(select(Payment).where(Payment.request_id == req.id)).all()) + 1
-            entry = E.payment(code, seq, date, req.category, req.payout_method, account, amount,
-                              cur)
-            check_entry(entry)
-            session.add(Payment(request_id=req.id, seq=seq, amount=amount, account=account,
-                                date=date, treasurer_id=actor.id,
-                                carebooks_id=entry.meta["carebooks-id"]))
-            req.paid_amount += amount
-            transition(req, Action.pay, actor,
-                       Status.paid if req.paid_amount == req.approved_amount
-                       else Status.partially_paid)
-            enqueue(session, entry)
-            audit.record(session, actor.id, "request.pay", code, amount=str(amount),
-                         account=account, seq=seq, status_to=req.status)
-            session.flush()
-            result = view(session, req, actor)
-        settle()
+    with money_step() as session:
+        req = _find(session, code, actor, lock=True)
+        authorize(req, Action.pay, actor)
+        outstanding = req.approved_amount - req.paid_amount
+        if amount > outstanding:
+            raise PolicyRefused(f"payment: {fmt(amount, cur)} is more than the "
+                                f"{fmt(outstanding, cur)} approved and not yet paid",
+                                code="exceeds_approved", field="amount")
+        seq = len(session.exec(select(Payment).where(Payment.request_id == req.id)).all()) + 1
+        entry = E.payment(code, seq, date, req.category, req.payout_method, account, amount,
+                          cur)
+        check_entry(entry)
+        session.add(Payment(request_id=req.id, seq=seq, amount=amount, account=account,
+                            date=date, treasurer_id=actor.id,
+                            carebooks_id=entry.meta["carebooks-id"]))
+        req.paid_amount += amount
+        transition(req, Action.pay, actor,
+                   Status.paid if req.paid_amount == req.approved_amount
+                   else Status.partially_paid)
+        enqueue(session, entry)
+        audit.record(session, actor.id, "request.pay", code, amount=str(amount),
+                     account=account, seq=seq, status_to=req.status)
+        session.flush()
+        result = view(session, req, actor)
     return result
 
 
@@ -261,22 +255,19 @@ def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None
     today = today or dt.date.today()
     cur = books().currency
     reason = inputs.text(body.get("reason"), "reason", max_len=NOTE_MAX)
-    with money_lock():
-        settle()
-        with session_scope() as session:
-            req = _find(session, code, actor, lock=True)
-            authorize(req, Action.cancel, actor)
-            unpaid = req.approved_amount - req.paid_amount
-            if unpaid > 0:
-                entry = E.cancellation(code, 1, today, req.category, unpaid, cur)
-                check_entry(entry)
-                enqueue(session, entry)
-            before = transition(req, Action.cancel, actor, Status.cancelled)
-            session.add(RequestNote(request_id=req.id, author_id=actor.id, kind="cancelled",
-                                    body=reason))
-            audit.record(session, actor.id, "request.cancel", code, reversed=str(unpaid),
-                         status_from=before.value, status_to=req.status)
-            session.flush()
-            result = view(session, req, actor)
-        settle()
+    with money_step() as session:
+        req = _find(session, code, actor, lock=True)
+        authorize(req, Action.cancel, actor)
+        unpaid = req.approved_amount - req.paid_amount
+        if unpaid > 0:
+            entry = E.cancellation(code, 1, today, req.category, unpaid, cur)
+            check_entry(entry)
+            enqueue(session, entry)
+        before = transition(req, Action.cancel, actor, Status.cancelled)
+        session.add(RequestNote(request_id=req.id, author_id=actor.id, kind="cancelled",
+                                body=reason))
+        audit.record(session, actor.id, "request.cancel", code, reversed=str(unpaid),
+                     status_from=before.value, status_to=req.status)
+        session.flush()
+        result = view(session, req, actor)
     return result
