@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from tests.books_check import books_problems
 from app.migrate import upgrade
 from app.models import Person
 from app.workflow.people import add_person, create_token
@@ -134,6 +135,8 @@ def fund(tmp_path, database_url):
         report = run_check()
     f.app.extensions["carebooks.engine"].dispose()
     assert report.ok, str(report)
+    problems = books_problems(tmp_path)
+    assert not problems, "books left invalid:\n" + "\n".join(problems)
 
 
 def ask(fund: Fund, who: str = "member", amount: str = "200.00", category: str = "rent",

@@ -17,26 +17,11 @@ from beancount import loader
 from beancount.core import data
 from beancount.ops import validation
 
+from tests.books_check import bean_check_errors, fava_errors  # noqa: F401  (re-exported)
 import ledger  # noqa: F401  (switches Beancount's pickle cache off before any load)
 
 ZERO = Decimal(0)
 APPROVED = "Liabilities:Aid:Approved"
-
-
-def bean_check_errors(main: Path) -> list[str]:
-    """What `bean-check main.beancount` reports, as `file:line: message` strings."""
-    _, errors, _ = loader.load_file(str(main),
-                                    extra_validations=validation.HARDCORE_VALIDATIONS)
-    return [f"{(e.source or {}).get('filename')}:{(e.source or {}).get('lineno')}: "
-            f"{e.message}" for e in errors]
-
-
-def fava_errors(main: Path) -> list[str]:
-    """The errors Fava shows when it opens `main` as it is (polling: no watcher threads)."""
-    from fava.core import FavaLedger  # imported late: only the books check needs Fava
-
-    return [f"{(e.source or {}).get('filename')}:{(e.source or {}).get('lineno')}: "
-            f"{e.message}" for e in FavaLedger(str(main), poll_watcher=True).errors]
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
