@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from beancount import loader
 from beancount.core import data
 from beancount.parser import parser, printer
 
@@ -143,6 +144,27 @@ class Books:
         """The entry carrying `carebooks_id`, read back from its file, or None."""
         where = self.state.ids.get(carebooks_id)
         return self._read_entry_at(*where) if where else None
+
+    def entries_of(self, month: str) -> list[data.Directive]:
+        """The entries of one month, parsed from its file (sorted; [] for a month with none).
+
+        A month's entries stand only in its own file (`verify` reports any that do not),
+        so this reads one small file, never the whole books.
+        """
+        if not isinstance(month, str) or not _MONTH.fullmatch(month):
+            raise InvalidReference("month", f"month: {month!r} is not YYYY-MM")
+        with self._mutex, locked(self._lock_path, shared=True):
+            self._refresh_locked()
+            self._require_state()
+            rel = month_file(month)
+            if rel not in self._includes:
+                return []
+            content = (self.dir / rel).read_bytes()
+        try:
+            entries = parse_chunk(content, rel, 1, self._options)
+        except Fallback:
+            entries, _, _ = loader.load_string(content.decode(), filename=rel)
+        return sorted(entries, key=data.entry_sortkey)
 
     def verify(self) -> Verification:
         """Recompute the seal chain from the files; name the first month that changed."""

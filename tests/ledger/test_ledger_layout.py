@@ -92,3 +92,19 @@ def test_a_fund_with_its_own_policy(tmp_path):
     assert "12000 JPY" in (books.dir / "2026" / "2026-01.beancount").read_text()
     with pytest.raises(Exception, match="currency"):
         books.post(entries.approval("R-2026-0002", 1, START, "rent", Decimal("5"), "USD"))
+
+
+def test_entries_of_a_month_reads_only_that_month(books):
+    books = Books.open(books.dir, clock=lambda: dt.date(2026, 12, 31))
+    books.post(entries.approval("R-2026-0001", 1, dt.date(2026, 1, 5), "rent",
+                                Decimal("10"), "USD"))
+    books.post(entries.approval("R-2026-0002", 1, dt.date(2026, 2, 5), "food",
+                                Decimal("20"), "USD"))
+    jan = books.entries_of("2026-01")
+    assert {e.meta.get("carebooks-id") for e in jan} >= {"approve:R-2026-0001:1"}
+    assert all(e.date.month == 1 for e in jan)
+    assert [e.meta["carebooks-id"] for e in books.entries_of("2026-02")] == [
+        "approve:R-2026-0002:1"]
+    assert books.entries_of("2025-12") == []
+    with pytest.raises(LedgerError):
+        books.entries_of("2026-1")
