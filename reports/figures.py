@@ -1,0 +1,504 @@
+"""The figures of one month's transparency report, computed from the books.
+
+Everything money-related comes from `ledger` (the state and the month's own file), so
+what the report says is what the public books say, and every figure can be reproduced
+with `bean-query` (see `reports.verify`). The only thing the books cannot know is who
+received aid: a request code is all they hold. The app may hand over plain
+`RequestFact`s from its database (an opaque recipient number per request, and the
+request's dates) for counts of distinct recipients, the dominance rule, and the time
+from request to payment. Without them each request counts as its own recipient, and the
+figures say so.
+
+Aid figures go through `reports.privacy.protect`; dates go no finer than the month; no
+text from a request and no donor name is ever part of the figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from statistics import median
+from typing import TYPE_CHECKING, Hashable, Iterable
+
+from beancount.core import data
+from beancount.parser import parser
+
+from ledger import accounts as acc
+from ledger.books import SEALS
+from ledger.money import quantum
+from ledger.seal import first_day_after
+from ledger.state import GENESIS, month_of
+from reports.privacy import Group, Row, Rules, protect
+
+if TYPE_CHECKING:
+    from ledger.books import Books
+    from ledger.state import BooksState
+
+ZERO = Decimal(0)
+TREND_MONTHS = 12
+OTHER = "Not shown separately"   # the merged row's label in `protect`; rendered translated
+TOTAL = "All aid"
+FEWER, HIDDEN = "fewer", "privacy"   # why a cell is not shown
+RECONCILED, DIFFERS, NOT_ASSERTED, NOT_SEALED = "reconciled", "differs", "not-asserted", \
+    "not-sealed"
+
+
+class FactsMismatch(ValueError):
+    """The request facts handed over do not match the books (a missing code, a category)."""
+
+
+@dataclass(frozen=True)
+class RequestFact:
+    """What the app's database knows about one request, as plain values.
+
+    `recipient` is an opaque number standing for the person (never their id in the
+    database, and stable only within one report); the dates stay inside `reports/`:
+    only monthly aggregates of them are published.
+    """
+
+    code: str
+    recipient: int
+    category: str
+    requested_on: dt.date
+    needed_by: dt.date | None
+    first_paid_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class CashAccount:
+    """One cash account over the month, and whether its month-end balance was asserted."""
+
+    account: str
+    opening: Decimal
+    closing: Decimal
+    status: str                  # RECONCILED, DIFFERS, NOT_ASSERTED or NOT_SEALED
+    asserted: Decimal | None     # the statement balance the seal asserted, if sealed
+
+    @property
+    def name(self) -> str:
+        """`Assets:Fund:PayPal` -> `PayPal`."""
+        return self.account.rsplit(":", 1)[-1]
+
+
+@dataclass(frozen=True)
+class DonationKind:
+    """Donations of one kind (`individual`, `grant`, `event`) in the month."""
+
+    kind: str
+    count: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Donations:
+    """Money in: donations (gross, count, processor fees) and refunds given back."""
+
+    count: int
+    total: Decimal
+    fees: Decimal
+    refunds_count: int
+    refunds_total: Decimal
+    by_kind: tuple[DonationKind, ...]
+
+    @property
+    def net(self) -> Decimal:
+        """Donations less refunds (fees are an expense, not a refund)."""
+        return self.total - self.refunds_total
+
+
+@dataclass(frozen=True)
+class AidCell:
+    """One published cell of aid: a category, the merged row, or the total.
+
+    When `hidden` is set (FEWER or HIDDEN) every number is None: nothing about the
+    cell is published but its label and the reason.
+    """
+
+    label: str                   # a category ("rent"), OTHER or TOTAL
+    accounts: tuple[str, ...]    # the books accounts the cell adds up (for bean-query)
+    recipients: int | None
+    requests: int | None
+    total: Decimal | None
+    median: Decimal | None
+    hidden: str | None = None
+
+    @property
+    def shown(self) -> bool:
+        """True when the figures are published."""
+        return self.hidden is None
+
+
+@dataclass(frozen=True)
+class AidTable:
+    """Aid by category under the privacy rules: rows, the merged row (if any), the total."""
+
+    rows: tuple[AidCell, ...]
+    other: AidCell | None
+    total: AidCell
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Days from request to first payment, for requests first paid in the month."""
+
+    requests: int | None
+    median_days: int | None
+    on_time_share: Decimal | None   # paid on or before the needed-by date, 0..1
+    hidden: str | None = None
+
+    @property
+    def shown(self) -> bool:
+        """True when the figures are published."""
+        return self.hidden is None
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One month of the 12-month trend: cash at its end, donations less refunds, aid paid."""
+
+    month: str
+    cash: Decimal
+    donations: Decimal
+    aid_paid: Decimal
+
+
+@dataclass(frozen=True)
+class SealInfo:
+    """A month's seal, or `sealed=False` with empty hashes."""
+
+    month: str
+    sealed: bool
+    file_sha256: str = ""
+    prev: str = ""
+    seal_hash: str = ""
+
+    @property
+    def first(self) -> bool:
+        """True for the first seal of the chain (its previous hash is 64 zeros)."""
+        return self.prev == GENESIS
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """Everything the month's report shows; money as `Decimal`, dates no finer than the month."""
+
+    fund: str
+    month: str
+    currency: str
+    prepared_on: dt.date
+    month_over: bool
+    rules: Rules
+    per_request: bool              # True: no facts given, each request counted as a recipient
+    accounts: tuple[CashAccount, ...]
+    donations: Donations
+    aid_approved: AidTable
+    aid_paid: AidTable
+    cancelled: AidCell
+    outstanding: Decimal           # approved and unpaid at the end of the month
+    available: Decimal             # cash at the end of the month less `outstanding`
+    timing: Timing | None          # None when no facts were given
+    trend: tuple[TrendPoint, ...]
+    seal: SealInfo
+    latest_seal: SealInfo | None   # the newest seal of the chain (may be a later month)
+    treasurers: tuple[str, ...]
+
+    @property
+    def opening_cash(self) -> Decimal:
+        """Cash across the accounts at the start of the month."""
+        return sum((a.opening for a in self.accounts), ZERO)
+
+    @property
+    def closing_cash(self) -> Decimal:
+        """Cash across the accounts at the end of the month."""
+        return sum((a.closing for a in self.accounts), ZERO)
+
+
+# --- computing ----------------------------------------------------------------------------
+
+
+def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = (),
+                  rules: Rules = Rules(), treasurers: Iterable[str] = (),
+                  today: dt.date | None = None) -> MonthFigures:
+    """The figures of `month` ("YYYY-MM") from `books`, under the privacy `rules`."""
+    today = today or dt.date.today()
+    entries = books.entries_of(month)   # validates `month`
+    state = books.state
+    cur = state.currency
+    facts = tuple(facts)
+    by_code = _index_facts(facts)
+    flows = _month_flows(entries, state)
+    _check_facts(by_code, flows)
+
+    def who(code: str) -> Hashable:
+        return by_code[code].recipient if by_code else code
+
+    approved = _aid_table(flows.approved, state, who, rules)
+    paid = _aid_table(flows.paid, state, who, rules)
+    cancelled = _single_cell(flows.cancelled, who, rules)
+    seal = _seal_info(state, month)
+    accounts = _cash_accounts(books, state, month, seal.sealed)
+    q = quantum(cur)
+    outstanding = -state.balance_at_end_of(acc.APPROVED, month)
+    closing = sum((a.closing for a in accounts), ZERO)
+    return MonthFigures(
+        fund=_fund_title(books), month=month, currency=cur, prepared_on=today,
+        month_over=today >= first_day_after(month), rules=rules, per_request=not by_code,
+        accounts=accounts, donations=flows.donations(q), aid_approved=approved,
+        aid_paid=paid, cancelled=cancelled, outstanding=outstanding.quantize(q),
+        available=(closing - outstanding).quantize(q),
+        timing=_timing(facts, month, rules) if by_code else None,
+        trend=_trend(state, month), seal=seal,
+        latest_seal=_as_info(state.last_seal) if state.last_seal else None,
+        treasurers=tuple(treasurers))
+
+
+class _Flows:
+    """The month's transactions sorted into what the report shows."""
+
+    def __init__(self) -> None:
+        # category -> request code -> amount
+        self.approved: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        self.paid: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        self.cancelled: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        self.gifts: dict[str, list[Decimal]] = defaultdict(list)   # kind -> gross amounts
+        self.refunds: list[Decimal] = []
+        self.fees = ZERO
+
+    def donations(self, q: Decimal) -> Donations:
+        kinds = tuple(DonationKind(k, len(v), sum(v, ZERO).quantize(q))
+                      for k, v in sorted(self.gifts.items()))
+        return Donations(count=sum(k.count for k in kinds),
+                         total=sum((k.total for k in kinds), ZERO).quantize(q),
+                         fees=self.fees.quantize(q), refunds_count=len(self.refunds),
+                         refunds_total=sum(self.refunds, ZERO).quantize(q), by_kind=kinds)
+
+    def codes(self) -> set[str]:
+        return {c for table in (self.approved, self.paid, self.cancelled)
+                for per in table.values() for c in per}
+
+
+def _add(table: dict[str, dict[str, Decimal]], category: str, code: str,
+         amount: Decimal) -> None:
+    per = table[category]
+    per[code] = per.get(code, ZERO) + amount
+
+
+def _month_flows(entries: list, state: BooksState) -> _Flows:
+    """Sort the month's postings by what they mean, keyed by account (never by words).
+
+    Approved: a positive posting to an aid account; cancelled: a negative one. Paid: a
+    positive posting to Liabilities:Aid:Approved in a transaction that takes it from a
+    cash account (the category is the request's aid account). A donation is a negative
+    posting to Income:Donations:*, a refund a positive one; fees are the postings to
+    Expenses:Operations:Fees.
+    """
+    flows = _Flows()
+    cur = state.currency
+    for entry in entries:
+        if not isinstance(entry, data.Transaction):
+            continue
+        code = _request_code(entry)
+        from_cash = any(acc.is_cash(p.account) and p.units.number < 0 for p in entry.postings)
+        for p in entry.postings:
+            if p.units.currency != cur:
+                continue
+            account, number = p.account, p.units.number
+            if account.startswith(acc.AID_ROOT + ":"):
+                table = flows.approved if number > 0 else flows.cancelled
+                _add(table, acc.category_of(account), code, abs(number))
+            elif account == acc.APPROVED and number > 0 and from_cash:
+                _add(flows.paid, _category_of_request(state, code), code, number)
+            elif account.startswith(acc.DONATION_ROOT + ":"):
+                if number < 0:
+                    flows.gifts[acc.category_of(account)].append(-number)
+                else:
+                    flows.refunds.append(number)
+            elif account == acc.FEES:
+                flows.fees += number
+    return flows
+
+
+def _request_code(entry: data.Transaction) -> str:
+    """The request code an aid entry carries as its link (a hand entry may have none)."""
+    codes = sorted(link for link in entry.links if link.startswith("R-"))
+    return codes[0] if codes else f"{entry.date}:{entry.meta.get('lineno', 0)}"
+
+
+def _category_of_request(state: BooksState, code: str) -> str:
+    """The category of a request: its aid account in the books ("other" if it has none)."""
+    for account in sorted(state.links.get(code, {})):
+        if account.startswith(acc.AID_ROOT + ":"):
+            return acc.category_of(account)
+    return "other"
+
+
+def _index_facts(facts: tuple[RequestFact, ...]) -> dict[str, RequestFact]:
+    by_code: dict[str, RequestFact] = {}
+    for fact in facts:
+        if fact.code in by_code:
+            raise FactsMismatch(f"facts: {fact.code} is given twice")
+        by_code[fact.code] = fact
+    return by_code
+
+
+def _check_facts(by_code: dict[str, RequestFact], flows: _Flows) -> None:
+    """With facts given, every request of the month needs one, in the books' category."""
+    if not by_code:
+        return
+    missing = sorted(flows.codes() - by_code.keys())
+    if missing:
+        raise FactsMismatch(f"facts: no fact for {', '.join(missing[:5])}"
+                            + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+    for table in (flows.approved, flows.paid, flows.cancelled):
+        for category, per in table.items():
+            for code in per:
+                if by_code[code].category != category:
+                    raise FactsMismatch(f"facts: {code} is {by_code[code].category!r} in the "
+                                        f"facts but {category!r} in the books")
+
+
+def _groups(table: dict[str, dict[str, Decimal]], categories: list[str], who) -> list[Group]:
+    groups = []
+    for category in categories:
+        group = Group(category)
+        for code, amount in sorted(table.get(category, {}).items()):
+            if amount:
+                group.add(who(code), amount)
+        groups.append(group)
+    return groups
+
+
+def _cell(row: Row, accounts: tuple[str, ...], rules: Rules) -> AidCell:
+    if row.shown:
+        return AidCell(row.label, accounts, row.recipients, row.requests, row.total, row.median)
+    hidden = FEWER if row.note == f"fewer than {rules.k}" else HIDDEN
+    return AidCell(row.label, accounts, None, None, None, None, hidden)
+
+
+def _aid_table(table: dict[str, dict[str, Decimal]], state: BooksState, who,
+               rules: Rules) -> AidTable:
+    """Aid by category, one row per aid account the fund has open, under the rules."""
+    categories = sorted({acc.category_of(a) for a in state.opens
+                         if a.startswith(acc.AID_ROOT + ":")} | set(table))
+    groups = _groups(table, categories, who)
+    rows, merged, total = protect(groups, rules, other_label=OTHER, total_label=TOTAL)
+    cells = tuple(_cell(r, (acc.aid_account(r.label),), rules) for r in rows)
+    hidden_accounts = tuple(c.accounts[0] for c in cells if not c.shown)
+    other = _cell(merged, hidden_accounts, rules) if merged is not None else None
+    everything = tuple(acc.aid_account(c) for c in categories)
+    return AidTable(cells, other, _cell(total, everything, rules))
+
+
+def _single_cell(table: dict[str, dict[str, Decimal]], who, rules: Rules) -> AidCell:
+    """All categories as one cell (cancellations), under the same rules."""
+    group = Group(TOTAL)
+    for per in table.values():
+        for code, amount in sorted(per.items()):
+            group.add(who(code), amount)
+    _, _, total = protect([group], rules, other_label=OTHER, total_label=TOTAL)
+    return _cell(total, tuple(acc.aid_account(c) for c in sorted(table)), rules)
+
+
+def _timing(facts: tuple[RequestFact, ...], month: str, rules: Rules) -> Timing:
+    """Median days from request to first payment and the share paid by the needed-by date."""
+    paid = [f for f in facts if f.first_paid_on is not None and month_of(f.first_paid_on) == month]
+    if not paid:
+        return Timing(0, None, None)
+    if len({f.recipient for f in paid}) < rules.k:
+        return Timing(None, None, None, FEWER)
+    days = median((f.first_paid_on - f.requested_on).days for f in paid)
+    with_date = [f for f in paid if f.needed_by is not None]
+    share = (Decimal(sum(f.first_paid_on <= f.needed_by for f in with_date)) / len(with_date)
+             ).quantize(Decimal("0.01")) if with_date else None
+    return Timing(len(paid), int(Decimal(days).quantize(Decimal(1), ROUND_HALF_EVEN)), share)
+
+
+def _cash_accounts(books: Books, state: BooksState, month: str,
+                   sealed: bool) -> tuple[CashAccount, ...]:
+    """Each cash account open at some point in the month: opening, closing, reconciliation."""
+    start = dt.date.fromisoformat(month + "-01")
+    end = first_day_after(month)
+    prev = month_of(start - dt.timedelta(days=1))
+    q = quantum(state.currency)
+    asserted = _asserted_balances(books, end) if sealed else {}
+    out = []
+    for account in sorted(a for a in state.opens if acc.is_cash(a)):
+        if state.opens[account] >= end or state.closes.get(account, end) < start:
+            continue
+        closing = state.balance_at_end_of(account, month).quantize(q)
+        given = asserted.get(account)
+        if not sealed:
+            status = NOT_SEALED
+        elif given is None:
+            status = NOT_ASSERTED
+        else:
+            status = RECONCILED if given == closing else DIFFERS
+        out.append(CashAccount(account, state.balance_at_end_of(account, prev).quantize(q),
+                               closing, status, given))
+    return tuple(out)
+
+
+def _asserted_balances(books: Books, date: dt.date) -> dict[str, Decimal]:
+    """The `balance` assertions a seal wrote on `date`, read from seals.beancount.
+
+    BooksState keeps only the date of the last assertion per account, not its amount,
+    so this reads the (small, append-only) seals file itself.
+    """
+    text = (books.dir / SEALS).read_text(encoding="utf-8")
+    entries, _, _ = parser.parse_string(text, report_filename=SEALS)
+    return {e.account: e.amount.number for e in entries
+            if isinstance(e, data.Balance) and e.date == date}
+
+
+def _as_info(seal) -> SealInfo:
+    return SealInfo(seal.month, True, seal.file_sha256, seal.prev, seal.seal_hash)
+
+
+def _seal_info(state: BooksState, month: str) -> SealInfo:
+    seal = next((s for s in state.seals if s.month == month), None)
+    return _as_info(seal) if seal else SealInfo(month, False)
+
+
+def _trend(state: BooksState, month: str) -> tuple[TrendPoint, ...]:
+    """Up to 12 months ending with `month`, from the books' monthly totals (no parsing).
+
+    Aid paid in a month is the change of Liabilities:Aid:Approved plus the net change of
+    the aid accounts: approvals add to both, cancellations take from both, and only
+    payments are left over.
+    """
+    first = min((d for a, d in state.opens.items() if acc.is_cash(a)), default=None)
+    if first is None:
+        return ()
+    months = [month]
+    while len(months) < TREND_MONTHS and months[0] > month_of(first):
+        months.insert(0, _previous(months[0]))
+    q = quantum(state.currency)
+    cash_accounts = [a for a in state.monthly if acc.is_cash(a)]
+    aid_accounts = [a for a in state.monthly if a.startswith(acc.AID_ROOT + ":")]
+    gift_accounts = [a for a in state.monthly if a.startswith(acc.DONATION_ROOT + ":")]
+
+    def change(accounts: list[str], m: str) -> Decimal:
+        return sum((state.monthly[a].get(m, ZERO) for a in accounts), ZERO)
+
+    cash = sum((state.balance_at_end_of(a, _previous(months[0])) for a in cash_accounts), ZERO)
+    points = []
+    for m in months:
+        cash += change(cash_accounts, m)
+        paid = state.monthly.get(acc.APPROVED, {}).get(m, ZERO) + change(aid_accounts, m)
+        points.append(TrendPoint(m, cash.quantize(q), (-change(gift_accounts, m)).quantize(q),
+                                 paid.quantize(q)))
+    return tuple(points)
+
+
+def _previous(month: str) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    return f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}"
+
+
+def _fund_title(books: Books) -> str:
+    """The fund's name: the `title` option of main.beancount."""
+    _, _, options = parser.parse_string(books.main.read_text(encoding="utf-8"))
+    return str(options.get("title") or "")
+

@@ -1,0 +1,145 @@
+"""Render `MonthFigures` as HTML (Jinja2) and as a tagged PDF (WeasyPrint).
+
+The templates, the stylesheet and the fonts live next to this module, so a report looks
+the same on every machine: fonts are embedded from `reports/fonts/` through @font-face,
+never taken from the system. Words are translated with gettext catalogs under
+`reports/translations/` (read from the .po files and compiled in memory, once), numbers
+and months are formatted for the language with Babel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from babel import Locale
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_compact_decimal, format_currency, format_decimal, \
+    format_percent
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from reports import chart
+from reports.figures import TREND_MONTHS
+from reports.verify import checks
+
+if TYPE_CHECKING:
+    from reports.figures import MonthFigures
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+TRANSLATIONS = HERE / "translations"
+LANGUAGES = {"en": "en", "es": "es"}          # report language -> Babel locale
+PAPERS = {"a4": "A4", "letter": "letter"}    # paper -> CSS page size
+PDF_VARIANT = "pdf/ua-1"                     # tagged PDF, title shown, language set
+
+
+@lru_cache(maxsize=None)
+def translations(lang: str) -> NullTranslations:
+    """The gettext catalog of `lang`, compiled from its .po file (English needs none)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang: {lang!r} is not one of {', '.join(LANGUAGES)}")
+    po = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf)
+
+
+@lru_cache(maxsize=None)
+def _environment(lang: str) -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(
+        ["html", "j2"]), undefined=StrictUndefined, extensions=["jinja2.ext.i18n"],
+        trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(translations(lang), newstyle=True)
+    return env
+
+
+class Formats:
+    """Numbers, money and months written the way the report's language writes them."""
+
+    def __init__(self, lang: str, currency: str):
+        self.locale = Locale.parse(LANGUAGES[lang])
+        self.currency = currency
+        self._whole = self.locale.currency_formats["standard"].pattern.replace(".00", "")
+
+    def money(self, value: Decimal) -> str:
+        """An exact amount with cents: `$1,234.50`, `1234,50 US$`."""
+        return format_currency(value, self.currency, locale=self.locale)
+
+    def rounded(self, value: Decimal) -> str:
+        """A rounded amount without cents: `$4,560`."""
+        return format_currency(value, self.currency, locale=self.locale, format=self._whole,
+                               currency_digits=False)
+
+    def count(self, value: int) -> str:
+        """A whole number: `1,234`."""
+        return format_decimal(value, locale=self.locale)
+
+    def percent(self, value: Decimal) -> str:
+        """A share as a percentage: `80%`."""
+        return format_percent(value, locale=self.locale)
+
+    def compact(self, value: Decimal) -> str:
+        """An axis label: `12K`, `12 mil`."""
+        return format_compact_decimal(value, locale=self.locale, fraction_digits=1)
+
+    def month(self, month: str, pattern: str = "LLLL y") -> str:
+        """`2026-11` as `November 2026` (or another Babel date pattern)."""
+        text = format_date(dt.date.fromisoformat(month + "-01"), pattern, locale=self.locale)
+        return text[:1].upper() + text[1:]
+
+    def date(self, value: dt.date) -> str:
+        """A full date (only the report's own preparation date is ever shown this fine)."""
+        return format_date(value, "long", locale=self.locale)
+
+
+def _trend_chart(figures: MonthFigures) -> dict | None:
+    """The geometry of the two trend panels (cash; donations and aid paid)."""
+    if not figures.trend:
+        return None
+    width, left, right = 640.0, 58.0, 8.0
+    inner = width - left - right
+    slots = max(TREND_MONTHS, len(figures.trend))
+    cash = chart.panel([[p.cash for p in figures.trend]], left=left, width=inner, top=22,
+                       height=120, slots=slots)
+    flows = chart.panel([[p.donations for p in figures.trend],
+                         [p.aid_paid for p in figures.trend]], left=left, width=inner,
+                        top=200, height=120, slots=slots)
+    slot = inner / slots
+    labels = [(left + slot * (i + 0.5), p.month) for i, p in enumerate(figures.trend)]
+    return {"width": width, "height": 360.0, "left": left, "right": width - right,
+            "panels": [cash, flows], "labels": labels}
+
+
+def render_html(figures: MonthFigures, *, lang: str = "en", paper: str = "a4") -> str:
+    """The report as one HTML document (fonts and styles by relative URL, see `render_pdf`)."""
+    if paper not in PAPERS:
+        raise ValueError(f"paper: {paper!r} is not one of {', '.join(PAPERS)}")
+    env = _environment(lang)
+    fmt = Formats(lang, figures.currency)
+    return env.get_template("report.html.j2").render(
+        f=figures, fmt=fmt, lang=lang, page_size=PAPERS[paper], checks=checks(figures),
+        trend_chart=_trend_chart(figures))
+
+
+def render_pdf(figures: MonthFigures, *, lang: str = "en", paper: str = "a4") -> bytes:
+    """The report as a tagged PDF (PDF/UA-1) with its fonts embedded."""
+    return html_to_pdf(render_html(figures, lang=lang, paper=paper))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """WeasyPrint alone: a finished report HTML to PDF bytes."""
+    from weasyprint import HTML  # imported late: about 1 s, only when a PDF is made
+
+    return HTML(string=html, base_url=str(HERE) + "/").write_pdf(pdf_variant=PDF_VARIANT)
