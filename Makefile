@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export CAREBOOKS_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test install bench-books bench clean
+.PHONY: run test install bench-books bench clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,9 @@ bench-books: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output
+
+# Languages: extract every message, merge it into each catalog, compile (see docs/i18n.md).
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-location --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d app/translations

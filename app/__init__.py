@@ -19,10 +19,11 @@ def create_app(*, instance: str | os.PathLike | None = None,
     if test_config:
         app.config.update(test_config)
 
-    from app import api, db, fund, public
+    from app import api, db, fund, i18n, web
 
     db.init_app(app)
     fund.init_app(app)
-    app.register_blueprint(public.bp)
+    i18n.init_app(app)
     app.register_blueprint(api.bp)
+    web.init_app(app)
     return app

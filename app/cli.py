@@ -214,8 +214,11 @@ def demo_command(if_missing: bool) -> None:
             click.echo(f"using the fund in {current_app.instance_path}")
             return
         _fail(f"{_books_dir()} already holds books; choose another CAREBOOKS_INSTANCE")
-    create_demo()
+    password = create_demo()
     click.echo(f"created a demo fund in {current_app.instance_path}")
+    click.echo("sign in as alex@example.org or bea@example.org (treasurers), "
+               "admin@example.org, or member1@example.org ... member8@example.org")
+    click.echo(f"their demo password (shown once): {password}")
 
 
 @main.command("serve")

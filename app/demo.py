@@ -26,14 +26,15 @@ def _months_back(today: dt.date, n: int) -> dt.date:
     return dt.date(year, month, 1)
 
 
-def create_demo(today: dt.date | None = None) -> None:
-    """Create the demo fund "Neighbours Mutual Aid" in the current app's instance."""
+def create_demo(today: dt.date | None = None, *, password: str | None = None) -> str:
+    """Create the demo fund "Neighbours Mutual Aid" in the current app's instance; return
+    the password its people share (made up here, never a fixed default)."""
     today = today or dt.date.today()
     start = _months_back(today, 3)
     upgrade(current_app.config["DATABASE_URL"])
     books = init_books(Path(current_app.config["BOOKS_DIR"]),
                        FundSettings("Neighbours Mutual Aid"), start)
-    password = secrets.token_urlsafe(12)
+    password = password or secrets.token_urlsafe(12)
     alex, bea, _ = (add_person(e, r, handle=h, password=password) for e, r, h in DEMO_PEOPLE)
     members = [add_person(f"member{i}@example.org", ["member"], handle=f"neighbour{i}",
                           password=password) for i in range(1, 9)]
@@ -73,4 +74,4 @@ def create_demo(today: dt.date | None = None) -> None:
         month = month_of(_months_back(today, back))
         balances = {a: str(state.balance_at_end_of(a, month)) for a in state.cash_accounts()}
         months.seal(alex, month, {"balances": balances}, today=today)
-    current_app.logger.info("demo people share the password %s", password)
+    return password

@@ -258,3 +258,29 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=16)
     value: int = 0
+
+
+class Invitation(SQLModel, table=True):
+    """A one-time link an admin gives someone to create their account (no emailed password)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(unique=True, max_length=64)
+    email: str = Field(max_length=254)
+    roles: str = Field(max_length=60)
+    created_by: int = Field(foreign_key="person.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its hash is kept, so the
+    server can end any session (sign out, password change, account disabled)."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(unique=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    authenticated_at: dt.datetime = Field(default_factory=utcnow)
+    last_seen_at: dt.datetime = Field(default_factory=utcnow)

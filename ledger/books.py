@@ -131,6 +131,12 @@ class Books:
             return self._require_state()
 
     @property
+    def title(self) -> str:
+        """The fund's name, from `option "title"` in main.beancount."""
+        with self._mutex:
+            return str(self._options.get("title") or "Carebooks")
+
+    @property
     def currency(self) -> str:
         """The fund's operating currency."""
         return self.state.currency

@@ -58,13 +58,9 @@ ROUTING = {404: ("not_found", "no such resource"),
            413: ("too_large", "the request body is too large")}
 
 
-@bp.app_errorhandler(404)
-@bp.app_errorhandler(405)
-@bp.app_errorhandler(413)
 def _routing_error(exc):
-    """JSON for /api/ paths (routing errors happen before any blueprint is chosen)."""
-    if not wants_json():
-        return exc
+    """JSON for /api/ paths (routing errors happen before any blueprint is chosen; the
+    app-level handler in app.web sends /api/ paths here)."""
     code, message = ROUTING[exc.code]
     return error_response(code, message, exc.code)
 
@@ -100,10 +96,6 @@ def body(*allowed: str) -> dict:
                               f"{', '.join(allowed) or 'none'}", field=unknown[0])
     return data
 
-
-def wants_json() -> bool:
-    """True for requests under /api/, which always answer in JSON."""
-    return request.path.startswith("/api/")
 
 
 from app.api import routes  # noqa: E402,F401  (registers the routes on bp)

@@ -158,6 +158,8 @@ def spec() -> dict:
                                 "approved_amount": NULLABLE_MONEY, "paid_amount": MONEY,
                                 "outstanding": MONEY,
                                 "notes": {"type": "array", "items": {"type": "object"}},
+                                "payments": {"type": "array", "items": {"type": "object"}},
+                                "approved_at": {"type": ["string", "null"]},
                                 "created_at": {"type": "string"},
                                 "updated_at": {"type": "string"}}},
                 "RequestList": {"type": "object", "properties": {

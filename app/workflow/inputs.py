@@ -7,6 +7,8 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+from flask_babel import gettext as _
+
 from app.workflow.errors import InvalidInput
 from ledger import EntryRefused
 from ledger.money import to_amount
@@ -17,37 +19,48 @@ _MONEY = re.compile(r"-?\d{1,15}(\.\d{1,6})?")  # the currency's own decimals ar
 
 def amount(raw, currency: str, field: str = "amount", *, allow_zero: bool = False) -> Decimal:
     """A money string like "450.00" (numbers are refused: money travels as strings)."""
-    if raw is None:
-        raise InvalidInput(f"{field}: required, an amount as a string like \"450.00\"",
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise InvalidInput(_("%(field)s: required, an amount like 450.00", field=field),
                            field=field)
     if not isinstance(raw, str):
-        raise InvalidInput(f"{field}: send money as a string like \"450.00\", not a number",
-                           field=field)
+        raise InvalidInput(_('%(field)s: send money as a string like "450.00", not a number',
+                             field=field), field=field)
     if not _MONEY.fullmatch(raw):
-        raise InvalidInput(f"{field}: {raw[:40]!r} is not an amount like \"450.00\" (digits, "
-                           "an optional point and cents)", field=field)
+        raise InvalidInput(_('%(field)s: %(value)s is not an amount like "450.00" (digits, '
+                             "an optional point and cents)", field=field, value=repr(raw[:40])),
+                           field=field)
+    value = Decimal(raw)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise InvalidInput(_("%(field)s: must be more than zero", field=field)
+                           if not allow_zero else
+                           _("%(field)s: must be zero or more", field=field), field=field)
     try:
-        return to_amount(raw, currency, field=field, allow_zero=allow_zero)
-    except EntryRefused as exc:
-        raise InvalidInput(exc.message, field=field) from None
+        return to_amount(value, currency, field=field, allow_zero=allow_zero)
+    except EntryRefused:
+        raise InvalidInput(_("%(field)s: %(value)s has more decimals than %(currency)s has, "
+                             "or is too large", field=field, value=raw, currency=currency),
+                           field=field) from None
 
 
 def date(raw, field: str, *, default: dt.date | None = None) -> dt.date:
     """An ISO date string (YYYY-MM-DD)."""
-    if raw is None and default is not None:
+    if (raw is None or raw == "") and default is not None:
         return default
-    if not isinstance(raw, str):
-        raise InvalidInput(f"{field}: required, a date like 2026-11-30", field=field)
+    if not isinstance(raw, str) or not raw:
+        raise InvalidInput(_("%(field)s: required, a date like 2026-11-30", field=field),
+                           field=field)
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"{field}: {raw!r} is not a date like 2026-11-30", field=field) from None
+        raise InvalidInput(_("%(field)s: %(value)s is not a date like 2026-11-30", field=field,
+                             value=repr(raw[:40])), field=field) from None
 
 
 def choice(raw, options: list[str] | tuple[str, ...] | dict, field: str) -> str:
     """One of `options`."""
     if not isinstance(raw, str) or raw not in options:
-        raise InvalidInput(f"{field}: must be one of {', '.join(options)}", field=field)
+        raise InvalidInput(_("%(field)s: must be one of %(options)s", field=field,
+                             options=", ".join(options)), field=field)
     return raw
 
 
@@ -55,15 +68,17 @@ def text(raw, field: str, *, max_len: int, required: bool = True) -> str:
     """Free text of at most `max_len` characters (no NUL); required unless said."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
-            raise InvalidInput(f"{field}: required", field=field)
+            raise InvalidInput(_("%(field)s: required", field=field), field=field)
         return ""
     if not isinstance(raw, str):
-        raise InvalidInput(f"{field}: must be text", field=field)
+        raise InvalidInput(_("%(field)s: must be text", field=field), field=field)
     if "\x00" in raw:
-        raise InvalidInput(f"{field}: must not contain NUL characters", field=field)
+        raise InvalidInput(_("%(field)s: must not contain NUL characters", field=field),
+                           field=field)
     raw = raw.strip()
     if len(raw) > max_len:
-        raise InvalidInput(f"{field}: {len(raw)} characters; at most {max_len}", field=field)
+        raise InvalidInput(_("%(field)s: %(length)s characters; at most %(max)s", field=field,
+                             length=len(raw), max=max_len), field=field)
     return raw
 
 
@@ -72,5 +87,5 @@ def boolean(raw, field: str, *, default: bool | None = None) -> bool:
     if raw is None and default is not None:
         return default
     if not isinstance(raw, bool):
-        raise InvalidInput(f"{field}: must be true or false", field=field)
+        raise InvalidInput(_("%(field)s: must be true or false", field=field), field=field)
     return raw

@@ -40,3 +40,34 @@ def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None)
     return {"month": seal.month, "file_sha256": seal.file_sha256, "previous": seal.prev,
             "seal_hash": seal.seal_hash,
             "balances": {a: str(v) for a, v in sorted(statements.items())}}
+
+
+def close_preview(statements: dict | None = None, *, today: dt.date | None = None) -> dict:
+    """The next month to seal, each cash account's book balance at its end, and (given the
+    statement balances typed so far) the differences — before anything is written."""
+    from decimal import Decimal, InvalidOperation
+
+    from ledger.seal import first_day_after, next_month
+    from ledger.state import month_of
+
+    today = today or dt.date.today()
+    state = books().state
+    month = (next_month(state.sealed_through) if state.sealed_through
+             else month_of(min(state.opens.values())))
+    end = first_day_after(month)
+    rows = []
+    for account in state.cash_accounts():
+        if state.opens[account] >= end:
+            continue
+        book = state.balance_at_end_of(account, month)
+        needed = month in state.monthly.get(account, {}) or book != 0
+        given = (statements or {}).get(account)
+        try:
+            given_n = Decimal(given) if given not in (None, "") else None
+        except InvalidOperation:
+            given_n = None
+        rows.append({"account": account, "books": book, "needed": needed, "statement": given,
+                     "difference": None if given_n is None else given_n - book})
+    return {"month": month, "over": end <= today, "ends": end - dt.timedelta(days=1),
+            "accounts": rows, "currency": state.currency,
+            "sealed_through": state.sealed_through}

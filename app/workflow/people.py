@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
 
 from argon2 import PasswordHasher
+from flask_babel import gettext as _
 from sqlmodel import select
 
 from app.db import session_scope
@@ -21,8 +23,14 @@ PASSWORD_MIN, PASSWORD_MAX = 12, 128
 
 def _check_password(password: str) -> None:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise InvalidInput(f"password: {PASSWORD_MIN} to {PASSWORD_MAX} characters",
-                           field="password")
+        raise InvalidInput(_("password: %(min)s to %(max)s characters", min=PASSWORD_MIN,
+                             max=PASSWORD_MAX), field="password")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password` (after checking its length)."""
+    _check_password(password)
+    return _hasher.hash(password)
 
 
 def add_person(email: str, roles: list[str], *, password: str | None = None,
@@ -48,7 +56,7 @@ def add_person(email: str, roles: list[str], *, password: str | None = None,
             n += 1
             chosen = f"{base}{n}"
         person = Person(email=email, handle=chosen, roles=",".join(sorted(set(roles))),
-                        password_hash=_hasher.hash(password) if password else None)
+                        password_hash=hash_password(password) if password else None)
         session.add(person)
         session.flush()
         audit.record(session, actor_id, "person.added", f"person:{person.id}",
@@ -86,3 +94,96 @@ def person_for_token(token: str) -> Person:
     if person is None or not person.active:
         raise Unauthenticated("the bearer token is not valid")
     return person
+
+
+INVITE_DAYS = 7
+
+
+def list_people(actor: Person) -> list[dict]:
+    """Everyone with an account (admins only)."""
+    _require_admin(actor)
+    with session_scope() as session:
+        rows = session.exec(select(Person).order_by(Person.handle)).all()
+    return [{"id": p.id, "email": p.email, "handle": p.handle, "roles": p.roles.split(","),
+             "active": p.active} for p in rows]
+
+
+def set_roles(actor: Person, person_id: int, roles: list[str], active: bool) -> None:
+    """Change someone's roles or disable them (admins only; not their own admin role)."""
+    _require_admin(actor)
+    bad = [r for r in roles if r not in Role.__members__]
+    if bad or not roles:
+        raise InvalidInput("roles: choose member, treasurer or admin", field="roles")
+    if person_id == actor.id and (Role.admin not in roles or not active):
+        raise InvalidInput("roles: you cannot remove your own admin role or disable yourself",
+                           field="roles")
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise NotFound("no such person")
+        before = (person.roles, person.active)
+        person.roles, person.active = ",".join(sorted(set(roles))), active
+        audit.record(session, actor.id, "person.roles_changed", f"person:{person_id}",
+                     before=list(before), after=[person.roles, active])
+    if not active:
+        from app.workflow.sessions import end_all
+        end_all(person_id)
+
+
+def invite(actor: Person, email: str, roles: list[str]) -> str:
+    """A one-time invitation token for `email` (admins only), valid for a week."""
+    from app.models import Invitation, utcnow
+
+    _require_admin(actor)
+    email = (email or "").strip().lower()
+    if not _EMAIL.fullmatch(email):
+        raise InvalidInput(f"email: {email!r} is not an email address", field="email")
+    if not roles or any(r not in Role.__members__ for r in roles):
+        raise InvalidInput("roles: choose member, treasurer or admin", field="roles")
+    token = secrets.token_urlsafe(32)
+    with session_scope() as session:
+        if session.exec(select(Person).where(Person.email == email)).first():
+            raise Conflict(f"email: {email} already has an account", field="email")
+        session.add(Invitation(token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+                               email=email, roles=",".join(sorted(set(roles))),
+                               created_by=actor.id,
+                               expires_at=utcnow() + dt.timedelta(days=INVITE_DAYS)))
+        audit.record(session, actor.id, "invitation.created", "", roles=",".join(roles))
+    return token
+
+
+def invitation_for(token: str):
+    """The open invitation behind `token`, or NotFound."""
+    from app.models import Invitation, utcnow
+
+    with session_scope() as session:
+        inv = session.exec(select(Invitation).where(
+            Invitation.token_sha256 == hashlib.sha256(token.encode()).hexdigest())).first()
+    if inv is None or inv.used_at is not None or inv.expires_at < utcnow():
+        raise NotFound(_("this invitation link is not valid any more; ask for a new one"))
+    return inv
+
+
+def accept_invitation(token: str, password: str, handle: str | None) -> Person:
+    """Create the invited person's account with the password they chose; the link dies."""
+    from app.models import Invitation, utcnow
+
+    inv = invitation_for(token)
+    _check_password(password)
+    if handle is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{2,30}", handle):
+        raise InvalidInput(_("handle: 2 to 30 letters, digits, dots, dashes or underscores"),
+                           field="handle")
+    with session_scope() as session:
+        row = session.get(Invitation, inv.id)
+        if row.used_at is not None:
+            raise NotFound("this invitation link is not valid any more; ask for a new one")
+        row.used_at = utcnow()
+    return add_person(inv.email, inv.roles.split(","), password=password, handle=handle,
+                      actor_id=inv.created_by)
+
+
+def _require_admin(actor: Person) -> None:
+    from app.workflow.errors import Forbidden
+
+    if not actor.has(Role.admin):
+        raise Forbidden("only an admin may manage people")

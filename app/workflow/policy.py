@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from app.db import session_scope
@@ -50,7 +51,7 @@ def budgets(policy: Policy) -> dict[str, Decimal]:
 def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy:
     """Change policy fields (admins only); every change is audited with before and after."""
     if not actor.has(Role.admin):
-        raise Forbidden("only an admin may change the fund's policy")
+        raise Forbidden(_("only an admin may change the fund's policy"))
     if not changes:
         raise InvalidInput("no setting given", field=None)
     with session_scope() as session:
@@ -108,8 +109,9 @@ def approvals_needed(policy: Policy, amount: Decimal) -> int:
 def check_request_cap(policy: Policy, amount: Decimal, currency: str) -> None:
     """The amount of one request may not exceed the cap."""
     if amount > policy.request_cap:
-        raise PolicyRefused(f"request cap: {fmt(amount, currency)} is over the cap of "
-                            f"{fmt(policy.request_cap, currency)} per request",
+        raise PolicyRefused(_("request cap: %(amount)s is over the cap of %(cap)s per request",
+                              amount=fmt(amount, currency),
+                              cap=fmt(policy.request_cap, currency)),
                             code="request_cap", field="amount")
 
 
@@ -132,26 +134,30 @@ def check_approval(session: Session, policy: Policy, request: AidRequest, amount
                    currency: str, now: dt.datetime) -> None:
     """Every rule an approval of `amount` must meet; raise the first that refuses."""
     if approver.id == request.member_id:
-        raise PolicyRefused("self-approval: nobody approves their own request",
+        raise PolicyRefused(_("self-approval: nobody approves their own request"),
                             code="self_approval")
     if amount > request.amount:
-        raise InvalidInput(f"amount: {fmt(amount, currency)} is more than the "
-                           f"{fmt(request.amount, currency)} asked for", field="amount")
+        raise InvalidInput(_("amount: %(amount)s is more than the %(asked)s asked for",
+                             amount=fmt(amount, currency),
+                             asked=fmt(request.amount, currency)), field="amount")
     check_request_cap(policy, amount, currency)
     window = policy.member_window_days
     used = member_used(session, request.member_id, now - dt.timedelta(days=window), request.id)
     if used + amount > policy.member_cap:
-        raise PolicyRefused(f"member cap: {fmt(used, currency)} of "
-                            f"{fmt(policy.member_cap, currency)} used in the last {window} "
-                            f"days; this request needs {fmt(amount, currency)}",
+        raise PolicyRefused(_("member cap: %(used)s of %(cap)s used in the last %(days)s "
+                              "days; this request needs %(amount)s",
+                              used=fmt(used, currency), cap=fmt(policy.member_cap, currency),
+                              days=window, amount=fmt(amount, currency)),
                             code="member_cap")
     if available - amount < policy.reserve_floor:
-        raise PolicyRefused(f"reserve floor: approving {fmt(amount, currency)} would leave "
-                            f"{fmt(available - amount, currency)} available, below the floor "
-                            f"of {fmt(policy.reserve_floor, currency)}", code="reserve_floor")
+        raise PolicyRefused(_("reserve floor: approving %(amount)s would leave %(left)s "
+                              "available, below the floor of %(floor)s",
+                              amount=fmt(amount, currency), left=fmt(available - amount, currency),
+                              floor=fmt(policy.reserve_floor, currency)), code="reserve_floor")
     budget = budgets(policy).get(request.category)
     if budget is not None and category_month_total + amount > budget:
-        raise PolicyRefused(f"category budget: {fmt(category_month_total, currency)} of the "
-                            f"{fmt(budget, currency)} {request.category} budget is used this "
-                            f"month; this request needs {fmt(amount, currency)}",
-                            code="category_budget")
+        raise PolicyRefused(_("category budget: %(used)s of the %(budget)s %(category)s "
+                              "budget is used this month; this request needs %(amount)s",
+                              used=fmt(category_month_total, currency),
+                              budget=fmt(budget, currency), category=request.category,
+                              amount=fmt(amount, currency)), code="category_budget")

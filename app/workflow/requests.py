@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import text as sql
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from app.db import session_scope
@@ -47,7 +48,7 @@ def _find(session: Session, code: str, actor: Person, *, lock: bool = False) -> 
         query = query.with_for_update()
     req = session.exec(query).first()
     if req is None or not (actor.has(Role.treasurer) or req.member_id == actor.id):
-        raise NotFound(f"no request {code}")  # the same answer whether or not it exists
+        raise NotFound(_("no request %(code)s", code=code))  # same answer if it exists
     return req
 
 
@@ -57,6 +58,8 @@ def view(session: Session, req: AidRequest, actor: Person) -> dict:
                              .order_by(Approval.id)).all()
     notes = session.exec(select(RequestNote).where(RequestNote.request_id == req.id)
                          .order_by(RequestNote.id)).all()
+    payments = session.exec(select(Payment).where(Payment.request_id == req.id)
+                            .order_by(Payment.seq)).all()
     handles = {p.id: p.handle for p in session.exec(select(Person).where(
         Person.id.in_({req.member_id} | {a.treasurer_id for a in approvals}
                       | {n.author_id for n in notes})))}
@@ -84,6 +87,8 @@ def view(session: Session, req: AidRequest, actor: Person) -> dict:
         "outstanding": str(outstanding),
         "notes": [{"kind": n.kind, "by": handles.get(n.author_id), "body": n.body,
                    "at": iso(n.created_at)} for n in notes],
+        "payments": [{"amount": str(p.amount), "date": p.date.isoformat()} for p in payments],
+        "approved_at": iso(req.approved_at) if req.approved_at else None,
         "created_at": iso(req.created_at),
         "updated_at": iso(req.updated_at),
     }
@@ -97,8 +102,8 @@ def submit(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
     category = inputs.choice(body.get("category"), aid_categories(), "category")
     needed_by = inputs.date(body.get("needed_by"), "needed_by")
     if needed_by < today:
-        raise InvalidInput(f"needed_by: {needed_by} has passed; give today or a later date",
-                           field="needed_by")
+        raise InvalidInput(_("needed_by: %(date)s has passed; give today or a later date",
+                             date=needed_by), field="needed_by")
     method = inputs.choice(body.get("payout_method"), PAYOUT_METHODS, "payout_method")
     story = inputs.text(body.get("story"), "story", max_len=STORY_MAX)
     with session_scope() as session:
@@ -182,8 +187,8 @@ def approve(actor: Person, code: str, body: dict, *, today: dt.date | None = Non
         policy = rules.current(session)
         earlier = session.exec(select(Approval).where(Approval.request_id == req.id)).all()
         if any(a.treasurer_id == actor.id for a in earlier):
-            raise Conflict("you already approved this request; another treasurer's "
-                           "approval is needed", code="already_approved")
+            raise Conflict(_("you already approved this request; another treasurer's "
+                             "approval is needed"), code="already_approved")
         amount = given or (earlier[0].amount if earlier else req.amount)
         if earlier and amount != earlier[0].amount:
             raise InvalidInput(f"amount: the first approval was for "
@@ -222,14 +227,15 @@ def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -
     account = inputs.choice(body.get("account"), books().state.cash_accounts(), "account")
     date = inputs.date(body.get("date"), "date", default=today)
     if date > today:
-        raise InvalidInput(f"date: {date} is in the future", field="date")
+        raise InvalidInput(_("date: %(date)s is in the future", date=date), field="date")
     with money_step() as session:
         req = _find(session, code, actor, lock=True)
         authorize(req, Action.pay, actor)
         outstanding = req.approved_amount - req.paid_amount
         if amount > outstanding:
-            raise PolicyRefused(f"payment: {fmt(amount, cur)} is more than the "
-                                f"{fmt(outstanding, cur)} approved and not yet paid",
+            raise PolicyRefused(_("payment: %(amount)s is more than the %(left)s approved and "
+                                  "not yet paid", amount=fmt(amount, cur),
+                                  left=fmt(outstanding, cur)),
                                 code="exceeds_approved", field="amount")
         seq = len(session.exec(select(Payment).where(Payment.request_id == req.id)).all()) + 1
         entry = E.payment(code, seq, date, req.category, req.payout_method, account, amount,
@@ -271,3 +277,44 @@ def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None
         session.flush()
         result = view(session, req, actor)
     return result
+
+
+def approval_preview(actor: Person, code: str, *, today: dt.date | None = None) -> dict:
+    """What approving `code` would do, before anyone clicks — and, if the button must be
+    disabled, the sentence that says why (the same checks `approve` runs)."""
+    from app.workflow.errors import Forbidden, IllegalTransition
+
+    today = today or dt.date.today()
+    cur = books().currency
+    state = books().state
+    with session_scope() as session:
+        req = _find(session, code, actor)
+        policy = rules.current(session)
+        earlier = session.exec(select(Approval).where(Approval.request_id == req.id)).all()
+        amount = earlier[0].amount if earlier else req.amount
+        needed = rules.approvals_needed(policy, amount)
+        now = utcnow()
+        since = now - dt.timedelta(days=policy.member_window_days)
+        used = rules.member_used(session, req.member_id, since, req.id)
+        reason = None
+        try:
+            authorize(req, Action.approve, actor)
+            if any(a.treasurer_id == actor.id for a in earlier):
+                raise Conflict(_("you already approved this request; another treasurer's "
+                                 "approval is needed"))
+            spent = state.monthly.get(aid_account(req.category), {}).get(month_of(today),
+                                                                         Decimal(0))
+            rules.check_approval(session, policy, req, amount, actor,
+                                 available=state.available(), category_month_total=spent,
+                                 currency=cur, now=now)
+        except (IllegalTransition, Forbidden, Conflict, PolicyRefused, InvalidInput) as exc:
+            reason = exc.message
+    books_it = len(earlier) + 1 >= needed
+    return {"amount": amount, "approvals": len(earlier), "needed": needed, "books_it": books_it,
+            "member_used": used, "member_cap": policy.member_cap,
+            "member_remaining_after": policy.member_cap - used - amount,
+            "window_days": policy.member_window_days,
+            "available": state.available(),
+            "available_after": state.available() - (amount if books_it else 0),
+            "reserve_floor": policy.reserve_floor, "currency": cur,
+            "can_approve": reason is None, "reason": reason}

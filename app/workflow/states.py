@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import gettext as _
+
 from app.models import AidRequest, Person, Role, Status, utcnow
 from app.workflow.errors import Forbidden, IllegalTransition
 
@@ -22,6 +24,11 @@ class Action(StrEnum):
     withdraw = "withdraw"
     cancel = "cancel"
     pay = "pay"
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message
 
 
 OWNER = "owner"          # the member who asked
@@ -44,34 +51,46 @@ TRANSITIONS: dict[tuple[Status, Action], tuple[str, frozenset[Status]]] = {
 
 FINAL = frozenset({S.paid, S.denied, S.withdrawn, S.cancelled})
 
-_WORDS = {S.submitted: "waiting for a decision", S.needs_info: "waiting for your answer",
-          S.approved: "approved", S.partially_paid: "partly paid", S.paid: "paid",
-          S.denied: "denied", S.withdrawn: "withdrawn", S.cancelled: "cancelled"}
+# Plain words for people (marked for translation here, translated where shown).
+_WORDS = {S.submitted: N_("waiting for a decision"), S.needs_info: N_("waiting for an answer"),
+          S.approved: N_("approved"), S.partially_paid: N_("partly paid"), S.paid: N_("paid"),
+          S.denied: N_("denied"), S.withdrawn: N_("withdrawn"), S.cancelled: N_("cancelled")}
+ACTION_WORDS = {Action.ask: N_("ask about"), Action.answer: N_("answer"),
+                Action.approve: N_("approve"), Action.deny: N_("deny"),
+                Action.withdraw: N_("withdraw"), Action.cancel: N_("cancel"),
+                Action.pay: N_("pay")}
+
+
+def status_words(status: Status | str) -> str:
+    """Where a request stands, in plain words of the current language."""
+    return _(_WORDS[Status(status)])
 
 
 def allowed(status: Status | str, action: Action) -> tuple[str, frozenset[Status]]:
     """Who may take `action` from `status` and where it may lead; raise if it may not."""
     key = (Status(status), action)
     if key not in TRANSITIONS:
-        raise IllegalTransition(
-            f"cannot {action.value.replace('-', ' ')} a request that is "
-            f"{_WORDS[Status(status)]}", code="illegal_transition")
+        raise IllegalTransition(_("cannot %(action)s a request that is %(status)s",
+                                  action=_(ACTION_WORDS[action]), status=status_words(status)),
+                                code="illegal_transition")
     return TRANSITIONS[key]
 
 
 def authorize(request: AidRequest, action: Action, actor: Person) -> None:
     """Raise unless `actor` may take `action` on `request` in its current status."""
-    who, _ = allowed(request.status, action)
+    who, _targets = allowed(request.status, action)
     if who == OWNER and actor.id != request.member_id:
-        raise Forbidden(f"only the member who asked may {action.value} this request")
+        raise Forbidden(_("only the member who asked may %(action)s this request",
+                          action=_(ACTION_WORDS[action])))
     if who == TREASURER and not actor.has(Role.treasurer):
-        raise Forbidden(f"only a treasurer may {action.value.replace('-', ' ')} a request")
+        raise Forbidden(_("only a treasurer may %(action)s a request",
+                          action=_(ACTION_WORDS[action])))
 
 
 def transition(request: AidRequest, action: Action, actor: Person, to: Status) -> Status:
     """Move `request` to `to` by `action`; the caller records the audit event."""
     authorize(request, action, actor)
-    _, targets = allowed(request.status, action)
+    _who, targets = allowed(request.status, action)
     if to not in targets:
         raise IllegalTransition(f"{action.value} cannot lead from {request.status} to {to}")
     before = request.status

@@ -93,3 +93,29 @@ def summary(month: str | None = None) -> dict:
         "privacy": {"k": rules.k, "dominance_share": policy.dominance_share,
                     "rounding_unit": policy.rounding_unit},
     }
+
+
+def dashboard(today: dt.date | None = None) -> dict:
+    """The treasurer's dashboard: cash, committed, available, this month in and out, and
+    how many requests wait on a decision or a payment."""
+    today = today or dt.date.today()
+    month = month_of(today)
+    state = books().state
+    start = dt.date.fromisoformat(month + "-01")
+    with session_scope() as session:
+        waiting = session.exec(select(AidRequest).where(
+            AidRequest.status.in_(["submitted", "needs_info", "approved",
+                                   "partially_paid"]))).all()
+        donations = session.exec(select(Donation).where(Donation.date >= start)).all()
+        payments = session.exec(select(Payment).where(Payment.date >= start)).all()
+    return {
+        "month": month, "currency": state.currency,
+        "cash": state.cash(), "committed": state.committed(), "available": state.available(),
+        "accounts": [(a, state.balance(a)) for a in state.cash_accounts()],
+        "in": sum((d.amount - d.fee for d in donations), ZERO),
+        "out": sum((p.amount for p in payments), ZERO),
+        "to_decide": sum(r.status == "submitted" for r in waiting),
+        "to_answer": sum(r.status == "needs_info" for r in waiting),
+        "to_pay": sum(r.status in ("approved", "partially_paid") for r in waiting),
+        "sealed_through": state.sealed_through,
+    }

@@ -1,0 +1,144 @@
+"""The pages: sign-in, members, treasurers, admins and the community.
+
+Server-rendered, working without JavaScript. Every form is a Flask-WTF form with a CSRF
+token, answered with POST-redirect-GET; nothing changes on GET. A route parses the form,
+calls one workflow function, and renders; refusals from the workflow are shown next to
+the field they name, in an error summary linked to it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Flask, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from app.models import Person, Role
+from app.workflow.errors import Unauthenticated, WorkflowError
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class WebUser(UserMixin):
+    """The signed-in person; `get_id` is the session token, so the server can end it."""
+
+    def __init__(self, person: Person, token: str):
+        self.person = person
+        self.token = token
+
+    def get_id(self) -> str:
+        return self.token
+
+    def has(self, role: Role | str) -> bool:
+        return self.person.has(role)
+
+
+@login_manager.user_loader
+def _load(token: str):
+    from app.workflow.sessions import person_for_session
+
+    try:
+        person, _row = person_for_session(token)
+    except Unauthenticated:
+        return None
+    return WebUser(person, token)
+
+
+def person() -> Person:
+    """The signed-in person (routes are wrapped in `signed_in` or `role`)."""
+    return current_user.person
+
+
+def signed_in(view):
+    """Send anyone not signed in to the sign-in page, then back here."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("account.sign_in", next=request.path), 303)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def role(name: str):
+    """Only people holding role `name` (403 for others, sign-in for anonymous)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        @signed_in
+        def wrapper(*args, **kwargs):
+            if not current_user.has(name):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def attach(form, exc: WorkflowError) -> None:
+    """Show a workflow refusal next to the field it names (or above the form)."""
+    message = exc.message
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and hasattr(field, "errors"):
+        prefix = f"{exc.field}: "
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+        field.errors = [*field.errors, message]
+    else:
+        form.form_errors.append(message)
+
+
+def _http_error(exc):
+    if request.path.startswith("/api/"):
+        from app.api import _routing_error
+        return _routing_error(exc)
+    messages = {403: _("This page is not for your role."),
+                404: _("There is nothing here."),
+                405: _("That is not how this page is used."),
+                413: _("What you sent is too large.")}
+    return render_template("error.html", message=messages.get(exc.code, exc.description),
+                           status=exc.code), exc.code
+
+
+def init_app(app: Flask) -> None:
+    """Register login, CSRF and every page blueprint."""
+    from app.web import account, admin, member, public, treasurer
+
+    login_manager.init_app(app)
+    login_manager.login_view = "account.sign_in"
+    csrf.init_app(app)
+    for bp in (public.bp, account.bp, member.bp, treasurer.bp, admin.bp):
+        app.register_blueprint(bp)
+    from app.api import bp as api_bp
+    csrf.exempt(api_bp)  # bearer tokens, no cookies
+
+    @app.errorhandler(WorkflowError)
+    def _refused(exc: WorkflowError):
+        """A refusal outside a form (a guessed code, a button pressed twice): a plain page."""
+        from app.api import STATUS, workflow_error_response
+
+        if request.path.startswith("/api/"):
+            return workflow_error_response(exc)
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        return render_template("error.html", message=exc.message, status=status), status
+
+    for code in (403, 404, 405, 413):
+        app.register_error_handler(code, _http_error)
+
+    @app.context_processor
+    def _user():
+        from app.fund import books
+        try:
+            name = books().title
+        except Exception:  # noqa: BLE001  (the books' own error page says what is wrong)
+            name = "Carebooks"
+        return {"me": current_user if current_user.is_authenticated else None,
+                "Role": Role, "fund_name": name}
+
+    from app.web import filters
+    filters.init_app(app)

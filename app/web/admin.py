@@ -1,0 +1,96 @@
+"""An admin's pages: people and roles, one-time invitations, the fund's policy."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+
+from app.fund import aid_categories
+from app.web import attach, person, role
+from app.web.forms import InviteForm, PolicyForm, RolesForm
+from app.workflow import people, policy
+from app.workflow.errors import WorkflowError
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+admin = role("admin")
+
+
+def _people_page(status: int = 200, invite_form=None):
+    everyone = people.list_people(person())
+    forms = {}
+    for p in everyone:
+        f = RolesForm(prefix=f"p{p['id']}")
+        f.roles.data, f.active.data = p["roles"], p["active"]
+        forms[p["id"]] = f
+    link = session.pop("invitation_link", None)
+    return render_template("admin/people.html", people=everyone, forms=forms,
+                           invite_form=invite_form or InviteForm(), link=link), status
+
+
+@bp.get("/people")
+@admin
+def people_page():
+    """Everyone, their roles, and a form to invite someone."""
+    return _people_page()
+
+
+@bp.post("/people/<int:person_id>")
+@admin
+def set_roles(person_id: int):
+    form = RolesForm(prefix=f"p{person_id}")
+    if form.validate_on_submit():
+        try:
+            people.set_roles(person(), person_id, form.roles.data or [],
+                             bool(form.active.data))
+        except WorkflowError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(_("Roles saved."), "success")
+    return redirect(url_for("admin.people_page"), 303)
+
+
+@bp.post("/invitations")
+@admin
+def invite():
+    """Make a one-time link; it is shown once, to give to the person yourself."""
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            token = people.invite(person(), form.email.data or "", form.roles.data or [])
+        except WorkflowError as exc:
+            attach(form, exc)
+        else:
+            session["invitation_link"] = url_for("account.accept", token=token, _external=True)
+            return redirect(url_for("admin.people_page"), 303)
+    return _people_page(422, invite_form=form)
+
+
+@bp.route("/policy", methods=["GET", "POST"])
+@admin
+def policy_page():
+    """The fund's rules."""
+    form = PolicyForm()
+    current = policy.describe(policy.get_policy())
+    if form.validate_on_submit():
+        changes = {name: getattr(form, name).data for name in
+                   ("second_approval_at", "request_cap", "member_cap", "member_window_days",
+                    "reserve_floor", "k_threshold")
+                   if getattr(form, name).data not in (None, "")
+                   and str(getattr(form, name).data) != str(current[name])}
+        if changes:
+            try:
+                policy.update_policy(person(), changes, aid_categories())
+            except WorkflowError as exc:
+                attach(form, exc)
+            else:
+                flash(_("The policy is saved."), "success")
+                return redirect(url_for("admin.policy_page"), 303)
+        else:
+            flash(_("Nothing changed."), "info")
+            return redirect(url_for("admin.policy_page"), 303)
+    elif not form.is_submitted():
+        for name, value in current.items():
+            if hasattr(form, name):
+                getattr(form, name).data = value
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("admin/policy.html", form=form, current=current), status

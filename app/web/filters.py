@@ -1,0 +1,41 @@
+"""Template filters: money, dates and words in the reader's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask import Flask
+from flask_babel import format_date, format_decimal
+
+from app.web.forms import PAYOUT_LABELS, category_label
+from app.workflow.states import status_words
+
+
+def money(value, currency: str | None = None) -> str:
+    """`1,234.50 USD` (or `1.234,50 USD` in Spanish): always two decimals, the code after."""
+    if value is None:
+        return "—"
+    number = format_decimal(Decimal(str(value)), format="#,##0.00")
+    return f"{number} {currency}" if currency else number
+
+
+def day(value) -> str:
+    """A date in the reader's language (medium: `Nov 29, 2026` / `29 nov 2026`)."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return format_date(value, format="medium")
+
+
+def month_name(value: str) -> str:
+    """`2026-11` -> `November 2026` in the reader's language."""
+    return format_date(dt.date.fromisoformat(value + "-01"), format="MMMM y").capitalize()
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters."""
+    app.jinja_env.filters.update(
+        money=money, day=day, month_name=month_name, status_words=status_words,
+        category=category_label, payout=lambda m: str(PAYOUT_LABELS.get(m, m)))

@@ -1,0 +1,116 @@
+"""The forms. They carry the fields and the CSRF token; the rules (what an amount may be,
+which category exists) live in the workflow, which names the field it refuses."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, EmailField, HiddenField, IntegerField,
+                     PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField)
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+PAYOUT_LABELS = {"bank": _l("Bank transfer"), "cash": _l("Cash"), "paypal": _l("PayPal"),
+                 "venmo": _l("Venmo"), "check": _l("Check")}
+CATEGORY_LABELS = {"rent": _l("Rent"), "utilities": _l("Utilities"), "food": _l("Food"),
+                   "medical": _l("Medical"), "legal": _l("Legal"), "funeral": _l("Funeral"),
+                   "transport": _l("Transport"), "other": _l("Other"),
+                   "individual": _l("Individual"), "grant": _l("Grant"), "event": _l("Event")}
+
+
+def category_label(name: str) -> str:
+    """A category's name in the current language (its own name if it has no translation)."""
+    return CATEGORY_LABELS.get(name, name.replace("-", " ").capitalize())
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(_l("Email"), render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"})
+
+
+class AcceptInvitationForm(FlaskForm):
+    handle = StringField(_l("Public name (shown to other members and in reports)"),
+                         render_kw={"autocomplete": "nickname"})
+    password = PasswordField(_l("Choose a password (at least 12 characters)"),
+                             render_kw={"autocomplete": "new-password"})
+
+
+class RequestForm(FlaskForm):
+    amount = StringField(_l("How much do you need?"), render_kw={"inputmode": "decimal",
+                                                                 "autocomplete": "off"})
+    category = SelectField(_l("What is it for?"))
+    needed_by = StringField(_l("When do you need it by?"), render_kw={"type": "date"})
+    payout_method = SelectField(_l("How should we pay you?"))
+    story = TextAreaField(_l("A few words about your situation (only treasurers read this)"),
+                          render_kw={"rows": 4, "maxlength": 2000})
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(_l("Your answer"), render_kw={"rows": 3, "maxlength": 1000})
+
+
+class QuestionForm(FlaskForm):
+    question = TextAreaField(_l("Your question to the member"),
+                             render_kw={"rows": 3, "maxlength": 1000})
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (the member sees it)"),
+                           render_kw={"rows": 2, "maxlength": 1000})
+
+
+class ApproveForm(FlaskForm):
+    amount = StringField(_l("Amount to approve (leave as asked, or lower)"),
+                         render_kw={"inputmode": "decimal"})
+
+
+class PaymentForm(FlaskForm):
+    amount = StringField(_l("Amount paid"), render_kw={"inputmode": "decimal"})
+    account = SelectField(_l("Paid from"))
+    date = StringField(_l("Date paid"), render_kw={"type": "date"})
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token (withdraw, sign out, language)."""
+
+
+class LanguageForm(FlaskForm):
+    lang = HiddenField()
+    next = HiddenField()
+
+
+class DonationForm(FlaskForm):
+    amount = StringField(_l("Amount received"), render_kw={"inputmode": "decimal"})
+    fee = StringField(_l("Processor fee (if any)"), render_kw={"inputmode": "decimal"})
+    account = SelectField(_l("Received into"))
+    date = StringField(_l("Date received"), render_kw={"type": "date"})
+    category = SelectField(_l("Kind of donation"))
+    donor_name = StringField(_l("Donor's name (only if they agreed to be named)"))
+    donor_consents_public = BooleanField(_l("The donor agreed to be named publicly"))
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("Email of the person to invite"))
+    roles = SelectMultipleField(_l("Roles"), choices=[("member", _l("Member")),
+                                                      ("treasurer", _l("Treasurer")),
+                                                      ("admin", _l("Admin"))],
+                                option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
+
+
+class RolesForm(FlaskForm):
+    roles = SelectMultipleField(_l("Roles"), choices=[("member", _l("Member")),
+                                                      ("treasurer", _l("Treasurer")),
+                                                      ("admin", _l("Admin"))],
+                                option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
+    active = BooleanField(_l("Account active"))
+
+
+class PolicyForm(FlaskForm):
+    second_approval_at = StringField(_l("A second approval is needed from"))
+    request_cap = StringField(_l("Most one request may ask"))
+    member_cap = StringField(_l("Most one member may receive over the window"))
+    member_window_days = IntegerField(_l("Window, in days"), validators=[Optional()])
+    reserve_floor = StringField(_l("Reserve floor (available may not go below)"))
+    k_threshold = IntegerField(_l("Smallest group shown in public figures"),
+                               validators=[Optional()])
+
