@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export CAREBOOKS_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test install bench-books bench clean translations
+.PHONY: run test install bench-books bench clean translations system-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# What the end-to-end and report tests need beyond Python: Debian's Chromium (a test tool's
+# own browser download does not work here), pdftoppm, and axe-core from npm.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $(AXE)
+
+system-tools:
+	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null || { \
+	  echo "installing chromium and poppler-utils (Debian packages)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium poppler-utils >/dev/null; }
+
 run: $(STAMP)
 	$(VENV)/bin/carebooks demo --if-missing
 	$(VENV)/bin/carebooks serve --port 5000
 
-test: $(STAMP)
+test: $(STAMP) $(AXE) system-tools
 	$(PY) -m pytest -q
 
 bench-books: $(STAMP)

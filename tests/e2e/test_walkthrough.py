@@ -1,0 +1,106 @@
+"""The fund's main path in a real browser: a member asks, a treasurer approves, a second
+treasurer approves (the amount is above the second-approval threshold), a payment is
+recorded, and the community page shows the new figures. Screenshots of every step are
+saved under test-output/e2e/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from tests.app.conftest import PASSWORD
+
+
+def sign_in(t, who: str):
+    page = t.goto("/sign-in")
+    t.check("sign-in")
+    page.fill("#email", f"{who}@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("main button.primary")
+    return page
+
+
+def test_member_asks_two_treasurers_approve_payment_shows_publicly(site, tab):
+    # The community page before anything happens.
+    visitor = tab("visitor")
+    page = visitor.goto("/")
+    visitor.check("community-before")
+    assert "5,000.00 USD" in page.inner_text("main")
+
+    # A member asks for 650.00 on a small phone.
+    member = tab("member", width=360)
+    page = sign_in(member, "member")
+    member.check("member-home")
+    page.click("text=Ask for help")
+    page.fill("#amount", "650")  # a mistake first: no story
+    page.select_option("#category", "rent")
+    page.fill("#needed_by", (dt.date.today() + dt.timedelta(days=10)).isoformat())
+    page.click("main button.primary")
+    member.check("member-ask-error")
+    assert "story" in page.inner_text("#error-summary").lower() or \
+        "required" in page.inner_text("#error-summary")
+    assert page.input_value("#amount") == "650"  # what was typed is kept
+    page.fill("#story", "Rent is due and my hours were cut.")
+    page.click("main button.primary")
+    member.check("member-request-sent")
+    code = re.search(r"R-\d{4}-\d{4}", page.inner_text("main")).group(0)
+    assert "waiting for a decision" in page.inner_text("main")
+
+    # The first treasurer sees what approving would do, and approves.
+    t1 = tab("treasurer1")
+    page = sign_in(t1, "treasurer")
+    t1.check("queue")
+    page.click(f"text={code}")
+    t1.check("request-before")
+    assert "0 so far, 2 needed" in page.inner_text("main")
+    page.click("section[aria-labelledby=approve-title] button.primary")
+    t1.check("request-one-approval")
+    assert "1 so far, 2 needed" in page.inner_text("main")
+    assert page.is_disabled("section[aria-labelledby=approve-title] button.primary")
+
+    # A second treasurer approves; the money is now promised.
+    t2 = tab("treasurer2")
+    page = sign_in(t2, "treasurer2")
+    t2.goto(f"/treasurer/requests/{code}")
+    page.click("section[aria-labelledby=approve-title] button.primary")
+    t2.check("request-approved")
+    assert "Record a payment" in page.inner_text("main")
+
+    # The payment is recorded.
+    page.fill("#amount", "650.00")
+    page.click("section[aria-labelledby=pay-title] button.primary")
+    t2.check("request-paid")
+    assert "The payment is recorded in the books." in page.inner_text("main")
+
+    # The member sees it paid, in plain words.
+    page = member.goto(f"/my/requests/{code}")
+    member.check("member-paid")
+    assert "paid" in page.inner_text("main").lower()
+
+    # The community page shows the new figures (and nothing about who).
+    page = visitor.goto("/")
+    visitor.check("community-after")
+    text = page.inner_text("main")
+    assert "4,350.00 USD" in text  # cash after the payment
+    assert "Rent is due" not in page.content() and "member" not in text.lower().split("@")[0][:0]
+
+    # The same page in Spanish, at 320 px.
+    spanish = tab("visitante", lang="es-ES", width=320)
+    page = spanish.goto("/")
+    spanish.check("comunidad")
+    assert "Dónde está el dinero" in page.inner_text("main")
+    assert "4.350,00 USD" in page.inner_text("main")
+
+
+def test_every_page_of_each_role_passes_axe(site, tab):
+    t = tab("pages")
+    sign_in(t, "admin")
+    for path in ("/admin/people", "/admin/policy"):
+        t.goto(path)
+        t.check(path.strip("/").replace("/", "-"))
+    tr = tab("treasurer-pages")
+    sign_in(tr, "treasurer")
+    for path in ("/treasurer/", "/treasurer/queue", "/treasurer/donations", "/treasurer/close",
+                 "/my/requests", "/my/requests/new"):
+        tr.goto(path)
+        tr.check(path.strip("/").replace("/", "-") or "home")
