@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_compact_decimal, format_currency, format_decimal, \
@@ -26,7 +27,7 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from reports import chart
-from reports.figures import TREND_MONTHS
+from reports.figures import OTHER, TOTAL, TREND_MONTHS
 from reports.verify import checks
 
 if TYPE_CHECKING:
@@ -65,12 +66,26 @@ def _environment(lang: str) -> Environment:
     return env
 
 
+def N_(message: str) -> str:  # noqa: N802 (the gettext marker Babel's extractor looks for)
+    """Mark `message` for translation; `Formats.category` translates it."""
+    return message
+
+
+# The default categories' names (any other category shows its key, capitalized).
+NAMES = {"rent": N_("Rent"), "utilities": N_("Utilities"), "food": N_("Food"),
+         "medical": N_("Medical"), "legal": N_("Legal"), "funeral": N_("Funeral"),
+         "transport": N_("Transport"), "other": N_("Other"), "individual": N_("Individuals"),
+         "grant": N_("Grants"), "event": N_("Events"),
+         OTHER: N_("Categories not shown separately, combined"), TOTAL: N_("All aid")}
+
+
 class Formats:
-    """Numbers, money and months written the way the report's language writes them."""
+    """Numbers, money, months and category names written the way the language writes them."""
 
     def __init__(self, lang: str, currency: str):
         self.locale = Locale.parse(LANGUAGES[lang])
         self.currency = currency
+        self._gettext = translations(lang).gettext
         self._whole = self.locale.currency_formats["standard"].pattern.replace(".00", "")
 
     def money(self, value: Decimal) -> str:
@@ -94,10 +109,26 @@ class Formats:
         """An axis label: `12K`, `12 mil`."""
         return format_compact_decimal(value, locale=self.locale, fraction_digits=1)
 
-    def month(self, month: str, pattern: str = "LLLL y") -> str:
-        """`2026-11` as `November 2026` (or another Babel date pattern)."""
-        text = format_date(dt.date.fromisoformat(month + "-01"), pattern, locale=self.locale)
-        return text[:1].upper() + text[1:]
+    def month(self, month: str, skeleton: str = "yMMMM", *, capital: bool = False) -> str:
+        """`2026-11` as `November 2026`, `noviembre de 2026` (a CLDR skeleton: `yMMM`...).
+
+        `capital` capitalizes the first letter, for a heading or a table cell (Spanish
+        writes month names in lower case within a sentence).
+        """
+        text = format_skeleton(skeleton, dt.date.fromisoformat(month + "-01"),
+                               locale=self.locale)
+        return text[:1].upper() + text[1:] if capital else text
+
+    def category(self, key: str) -> str:
+        """The name of an aid or donation category (`rent` -> `Rent`, `Alquiler`)."""
+        return self._gettext(NAMES[key]) if key in NAMES else key.replace("-", " ").capitalize()
+
+    def by_name(self, cells):
+        """Aid cells in the alphabetical order of their names in this language."""
+        def key(cell) -> str:
+            name = unicodedata.normalize("NFKD", self.category(cell.label).casefold())
+            return "".join(c for c in name if not unicodedata.combining(c))
+        return sorted(cells, key=key)
 
     def date(self, value: dt.date) -> str:
         """A full date (only the report's own preparation date is ever shown this fine)."""
