@@ -44,5 +44,5 @@ clean:
 # Languages: extract every message, merge it into each catalog, compile (see docs/i18n.md).
 translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o app/translations/messages.pot .
-	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-location --ignore-obsolete
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --omit-header --ignore-obsolete --no-fuzzy-matching
 	$(VENV)/bin/pybabel compile -d app/translations

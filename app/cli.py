@@ -201,6 +201,36 @@ def policy_set(settings: tuple[str, ...], actor_email: str) -> None:
         click.echo(f"{name} = {value}")
 
 
+@main.command("report")
+@click.argument("month")
+@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "es"]))
+@click.option("--paper", default="a4", show_default=True, type=click.Choice(["a4", "letter"]))
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the PDF here.")
+@click.option("--publish", "publish_as", metavar="EMAIL",
+              help="Publish MONTH (every language) as this treasurer instead.")
+@click.option("--reason", help="Why a new version replaces an earlier one (a correction).")
+@with_appcontext
+@clean_errors
+def report_command(month: str, lang: str, paper: str, out: str | None,
+                   publish_as: str | None, reason: str | None) -> None:
+    """Render MONTH's transparency report to a PDF, or publish it."""
+    from app.workflow import reports
+    from app.workflow.errors import InvalidInput
+    from app.workflow.people import person_by_email
+
+    if publish_as:
+        rows = reports.publish(person_by_email(publish_as), month, paper=paper, reason=reason)
+        version = rows[0]["version"]
+        for row in (r for r in rows if r["version"] == version):
+            click.echo(f"published {row['filename']}  sha256 {row['sha256']}")
+        return
+    if not out:
+        raise InvalidInput("--out FILE.pdf is needed (or --publish EMAIL)", field="out")
+    pdf = reports.render(month, lang=lang, paper=paper)
+    Path(out).write_bytes(pdf)
+    click.echo(f"wrote {out} ({len(pdf):,} bytes)")
+
+
 @main.command("demo")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the instance has books.")
 @with_appcontext

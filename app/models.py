@@ -284,3 +284,23 @@ class WebSession(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     authenticated_at: dt.datetime = Field(default_factory=utcnow)
     last_seen_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PublishedReport(SQLModel, table=True):
+    """A monthly report as published: one file per language, with its SHA-256. Never
+    replaced; a correction is a new version with a reason, and both stay public."""
+
+    __tablename__ = "published_report"
+    __table_args__ = (UniqueConstraint("month", "version", "lang"),)
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, index=True)
+    version: int
+    lang: str = Field(max_length=8)
+    paper: str = Field(max_length=8)
+    sha256: str = Field(max_length=64)
+    filename: str = Field(max_length=128)
+    size: int
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    seal_hash: str | None = Field(default=None, max_length=64)
+    published_by: int = Field(foreign_key="person.id")
+    published_at: dt.datetime = Field(default_factory=utcnow)

@@ -114,3 +114,10 @@ class PolicyForm(FlaskForm):
     k_threshold = IntegerField(_l("Smallest group shown in public figures"),
                                validators=[Optional()])
 
+
+
+class PublishForm(FlaskForm):
+    month = SelectField(_l("Month (sealed months only)"))
+    paper = SelectField(_l("Paper"), choices=[("a4", "A4"), ("letter", "US Letter")])
+    reason = TextAreaField(_l("If this corrects a published report: what changed and why"),
+                           render_kw={"rows": 2, "maxlength": 500})

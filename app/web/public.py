@@ -71,3 +71,20 @@ def download_books():
     buffer.seek(0)
     return send_file(buffer, mimetype="application/zip", as_attachment=True,
                      download_name=f"books-{dt.date.today().isoformat()}.zip")
+
+
+@bp.get("/reports")
+def report_archive():
+    """Every published monthly report, every version, with its SHA-256."""
+    from app.workflow import reports
+
+    return render_template("public/reports.html", items=reports.archive())
+
+
+@bp.get("/reports/<filename>")
+def report_file(filename: str):
+    """One published report, exactly as published (checked against its SHA-256)."""
+    from app.workflow import reports
+
+    return send_file(reports.published_file(filename), mimetype="application/pdf",
+                     download_name=filename)

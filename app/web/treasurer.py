@@ -180,3 +180,29 @@ def close():
                            entered=entered, errors=errors), status
 
 
+
+
+@bp.route("/reports", methods=["GET", "POST"])
+@treasurer
+def reports_page():
+    """Publish a sealed month's report; a new version of a published month needs a reason."""
+    from app.web.forms import PublishForm
+    from app.workflow import reports
+
+    form = PublishForm()
+    state = books().state
+    sealed = [s.month for s in reversed(state.seals)]
+    form.month.choices = [(m, m) for m in sealed]
+    if form.validate_on_submit():
+        try:
+            reports.publish(person(), form.month.data, paper=form.paper.data,
+                            reason=form.reason.data or None)
+        except WorkflowError as exc:
+            attach(form, exc)
+        else:
+            flash(_("The report for %(month)s is published.", month=form.month.data),
+                  "success")
+            return redirect(url_for("treasurer.reports_page"), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("treasurer/reports.html", form=form, sealed=sealed,
+                           archive=reports.archive()), status
