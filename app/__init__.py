@@ -19,11 +19,12 @@ def create_app(*, instance: str | os.PathLike | None = None,
     if test_config:
         app.config.update(test_config)
 
-    from app import api, db, fund, i18n, web
+    from app import api, db, fund, i18n, security, web
 
     db.init_app(app)
     fund.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(api.bp)
     web.init_app(app)
+    security.init_app(app)
     return app
