@@ -16,7 +16,6 @@ text from a request and no donor name is ever part of the figures.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from statistics import median
@@ -30,6 +29,7 @@ from ledger.books import SEALS
 from ledger.money import quantum
 from ledger.seal import first_day_after
 from ledger.state import GENESIS, month_of
+from reports.flows import Flows, month_flows
 from reports.privacy import Group, Row, Rules, protect
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
     cur = state.currency
     facts = tuple(facts)
     by_code = _index_facts(facts)
-    flows = _month_flows(entries, state)
+    flows = month_flows(entries, state)
     _check_facts(by_code, flows)
 
     def who(code: str) -> Hashable:
@@ -245,7 +245,7 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
     return MonthFigures(
         fund=_fund_title(books), month=month, currency=cur, prepared_on=today,
         month_over=today >= first_day_after(month), rules=rules, per_request=not by_code,
-        accounts=accounts, donations=flows.donations(q), aid_approved=approved,
+        accounts=accounts, donations=_donations(flows, q), aid_approved=approved,
         aid_paid=paid, cancelled=cancelled, outstanding=outstanding.quantize(q),
         available=(closing - outstanding).quantize(q),
         timing=_timing(facts, month, rules) if by_code else None,
@@ -254,84 +254,14 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
         treasurers=tuple(treasurers))
 
 
-class _Flows:
-    """The month's transactions sorted into what the report shows."""
-
-    def __init__(self) -> None:
-        # category -> request code -> amount
-        self.approved: dict[str, dict[str, Decimal]] = defaultdict(dict)
-        self.paid: dict[str, dict[str, Decimal]] = defaultdict(dict)
-        self.cancelled: dict[str, dict[str, Decimal]] = defaultdict(dict)
-        self.gifts: dict[str, list[Decimal]] = defaultdict(list)   # kind -> gross amounts
-        self.refunds: list[Decimal] = []
-        self.fees = ZERO
-
-    def donations(self, q: Decimal) -> Donations:
-        kinds = tuple(DonationKind(k, len(v), sum(v, ZERO).quantize(q))
-                      for k, v in sorted(self.gifts.items()))
-        return Donations(count=sum(k.count for k in kinds),
-                         total=sum((k.total for k in kinds), ZERO).quantize(q),
-                         fees=self.fees.quantize(q), refunds_count=len(self.refunds),
-                         refunds_total=sum(self.refunds, ZERO).quantize(q), by_kind=kinds)
-
-    def codes(self) -> set[str]:
-        return {c for table in (self.approved, self.paid, self.cancelled)
-                for per in table.values() for c in per}
-
-
-def _add(table: dict[str, dict[str, Decimal]], category: str, code: str,
-         amount: Decimal) -> None:
-    per = table[category]
-    per[code] = per.get(code, ZERO) + amount
-
-
-def _month_flows(entries: list, state: BooksState) -> _Flows:
-    """Sort the month's postings by what they mean, keyed by account (never by words).
-
-    Approved: a positive posting to an aid account; cancelled: a negative one. Paid: a
-    positive posting to Liabilities:Aid:Approved in a transaction that takes it from a
-    cash account (the category is the request's aid account). A donation is a negative
-    posting to Income:Donations:*, a refund a positive one; fees are the postings to
-    Expenses:Operations:Fees.
-    """
-    flows = _Flows()
-    cur = state.currency
-    for entry in entries:
-        if not isinstance(entry, data.Transaction):
-            continue
-        code = _request_code(entry)
-        from_cash = any(acc.is_cash(p.account) and p.units.number < 0 for p in entry.postings)
-        for p in entry.postings:
-            if p.units.currency != cur:
-                continue
-            account, number = p.account, p.units.number
-            if account.startswith(acc.AID_ROOT + ":"):
-                table = flows.approved if number > 0 else flows.cancelled
-                _add(table, acc.category_of(account), code, abs(number))
-            elif account == acc.APPROVED and number > 0 and from_cash:
-                _add(flows.paid, _category_of_request(state, code), code, number)
-            elif account.startswith(acc.DONATION_ROOT + ":"):
-                if number < 0:
-                    flows.gifts[acc.category_of(account)].append(-number)
-                else:
-                    flows.refunds.append(number)
-            elif account == acc.FEES:
-                flows.fees += number
-    return flows
-
-
-def _request_code(entry: data.Transaction) -> str:
-    """The request code an aid entry carries as its link (a hand entry may have none)."""
-    codes = sorted(link for link in entry.links if link.startswith("R-"))
-    return codes[0] if codes else f"{entry.date}:{entry.meta.get('lineno', 0)}"
-
-
-def _category_of_request(state: BooksState, code: str) -> str:
-    """The category of a request: its aid account in the books ("other" if it has none)."""
-    for account in sorted(state.links.get(code, {})):
-        if account.startswith(acc.AID_ROOT + ":"):
-            return acc.category_of(account)
-    return "other"
+def _donations(flows: Flows, q: Decimal) -> Donations:
+    """The month's donations by kind, refunds and fees, quantized to `q`."""
+    kinds = tuple(DonationKind(k, len(v), sum(v, ZERO).quantize(q))
+                  for k, v in sorted(flows.gifts.items()))
+    return Donations(count=sum(k.count for k in kinds),
+                     total=sum((k.total for k in kinds), ZERO).quantize(q),
+                     fees=flows.fees.quantize(q), refunds_count=len(flows.refunds),
+                     refunds_total=sum(flows.refunds, ZERO).quantize(q), by_kind=kinds)
 
 
 def _index_facts(facts: tuple[RequestFact, ...]) -> dict[str, RequestFact]:
@@ -343,7 +273,7 @@ def _index_facts(facts: tuple[RequestFact, ...]) -> dict[str, RequestFact]:
     return by_code
 
 
-def _check_facts(by_code: dict[str, RequestFact], flows: _Flows) -> None:
+def _check_facts(by_code: dict[str, RequestFact], flows: Flows) -> None:
     """With facts given, every request of the month needs one, in the books' category."""
     if not by_code:
         return
