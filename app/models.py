@@ -98,11 +98,22 @@ class Person(SQLModel, table=True):
     roles: str = Field(default="member", max_length=60)
     password_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
+    # second factor (treasurers and admins): the TOTP secret, the last time-step used (a
+    # code works once), and the SHA-256 of each unused recovery code
+    totp_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger,
+                                                                      nullable=True))
+    recovery_codes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow)
 
     def has(self, role: Role | str) -> bool:
         """True if the person holds `role` (everyone is a member)."""
         return role == Role.member or role in self.roles.split(",")
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Treasurers and admins sign in with a one-time code too."""
+        return self.has(Role.treasurer) or self.has(Role.admin)
 
 
 class ApiToken(SQLModel, table=True):

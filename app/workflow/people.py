@@ -18,13 +18,12 @@ from app.workflow.errors import Conflict, InvalidInput, NotFound, Unauthenticate
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}")
 _hasher = PasswordHasher()
-PASSWORD_MIN, PASSWORD_MAX = 12, 128
 
 
 def _check_password(password: str) -> None:
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise InvalidInput(_("password: %(min)s to %(max)s characters", min=PASSWORD_MIN,
-                             max=PASSWORD_MAX), field="password")
+    from app.workflow import passwords
+
+    passwords.check(password)
 
 
 def hash_password(password: str) -> str:
