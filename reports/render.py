@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from reports import chart
 from reports.figures import OTHER, TOTAL, TREND_MONTHS
-from reports.verify import checks
+from reports.verify import N_, checks
 
 if TYPE_CHECKING:
     from reports.figures import MonthFigures
@@ -64,11 +64,6 @@ def _environment(lang: str) -> Environment:
         trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_translations(translations(lang), newstyle=True)
     return env
-
-
-def N_(message: str) -> str:  # noqa: N802 (the gettext marker Babel's extractor looks for)
-    """Mark `message` for translation; `Formats.category` translates it."""
-    return message
 
 
 # The default categories' names (any other category shows its key, capitalized).

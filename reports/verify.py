@@ -30,7 +30,7 @@ MAIN = "main.beancount"
 
 
 def N_(message: str) -> str:  # noqa: N802 (the gettext marker Babel's extractor looks for)
-    """Mark `message` for translation; the template translates it when it renders."""
+    """Mark `message` for translation; it is translated where it is rendered."""
     return message
 
 
