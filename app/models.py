@@ -14,6 +14,8 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Numeric, Text, Uniqu
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from app.crypto import EncryptedText
+
 CENT = Decimal("0.01")
 
 
@@ -137,7 +139,7 @@ class AidRequest(SQLModel, table=True):
     category: str = Field(max_length=32)
     needed_by: dt.date
     payout_method: str = Field(max_length=16)
-    story: str = Field(sa_column=Column(Text, nullable=False))
+    story: str = Field(sa_column=Column(EncryptedText("aid_request.story"), nullable=False))
     status: str = Field(default=Status.submitted.value, max_length=16, index=True)
     approved_amount: Decimal | None = Field(default=None, sa_column=money(nullable=True))
     paid_amount: Decimal = Field(default=Decimal("0.00"),
@@ -155,7 +157,7 @@ class RequestNote(SQLModel, table=True):
     request_id: int = Field(foreign_key="aid_request.id", index=True)
     author_id: int = Field(foreign_key="person.id")
     kind: str = Field(max_length=16)  # question | answer | denied | cancelled
-    body: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(EncryptedText("request_note.body"), nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -242,7 +244,7 @@ class Outbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     carebooks_id: str = Field(unique=True, max_length=64)
-    entry_text: str = Field(sa_column=Column(Text, nullable=False))
+    entry_text: str = Field(sa_column=Column(EncryptedText("outbox.entry_text"), nullable=False))
     status: str = Field(default="pending", max_length=16, index=True)  # pending | done
     created_at: dt.datetime = Field(default_factory=utcnow)
     done_at: dt.datetime | None = None
@@ -260,7 +262,8 @@ class IdempotencyKey(SQLModel, table=True):
     path: str = Field(max_length=255)
     body_sha256: str = Field(max_length=64)
     status_code: int | None = None
-    response: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    response: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("idempotency_key.response"), nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
