@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 
-from flask import Flask, abort, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -80,6 +82,25 @@ def role(name: str):
     return decorate
 
 
+def recent(view):
+    """Approving, paying, sealing and policy changes need a sign-in at most 15 minutes old;
+    otherwise ask again (password, and the code for treasurers and admins), then come back."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        from app.workflow.sessions import is_recent
+
+        if request.method == "POST" and not is_recent(current_user.token):
+            back = request.referrer or request.path
+            back = urlsplit(back).path if back else request.path
+            flash(_("For this, please confirm it is you (it has been more than 15 minutes)."),
+                  "info")
+            return redirect(url_for("account.confirm", next=back), 303)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def attach(form, exc: WorkflowError) -> None:
     """Show a workflow refusal next to the field it names (or above the form)."""
     message = exc.message
@@ -109,6 +130,9 @@ def init_app(app: Flask) -> None:
     """Register login, CSRF and every page blueprint."""
     from app.web import account, admin, member, public, treasurer
 
+    from app.web import limits
+
+    limits.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "account.sign_in"
     csrf.init_app(app)

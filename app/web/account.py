@@ -1,20 +1,29 @@
-"""Signing in and out, choosing a language, and accepting an invitation."""
+"""Signing in (password, then a one-time code for treasurers and admins), signing out,
+confirming it is still you before money moves, changing a password, choosing a
+language, and accepting an invitation."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, flash, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from app.fund import books
 from app.i18n import LANGUAGES
-from app.web import WebUser, attach, signed_in
-from app.web.forms import AcceptInvitationForm, EmptyForm, LanguageForm, SignInForm
+from app.models import Person
+from app.web import WebUser, attach, person, signed_in
+from app.web.forms import (AcceptInvitationForm, CodeForm, ConfirmForm, EmptyForm,
+                           LanguageForm, PasswordChangeForm, SignInForm)
+from app.web.limits import PER_ACCOUNT, PER_ADDRESS, PER_CODE, account_key, failed, limiter
 from app.workflow import people, sessions
 from app.workflow.errors import NotFound, Unauthenticated, WorkflowError
 
 bp = Blueprint("account", __name__)
+PENDING_SECONDS = 300
 
 
 def _safe_next(target: str | None) -> str:
@@ -34,22 +43,151 @@ def home_for(user) -> str:
     return url_for("member.my_requests")
 
 
+def _finish(person_id: int):
+    """Both factors passed: a new server-side session, then where they were going."""
+    target = session.get("next")
+    token = sessions.start_session(person_id)
+    session.clear()
+    with_person = _person(person_id)
+    login_user(WebUser(with_person, token))
+    return redirect(_safe_next(target) if target else home_for(current_user), 303)
+
+
+def _person(person_id: int) -> Person:
+    from app.db import session_scope
+    with session_scope() as s:
+        return s.get(Person, person_id)
+
+
+def _pending() -> int | None:
+    """The person who passed the password step in the last five minutes, if any."""
+    pending = session.get("pending")
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        return None
+    return pending["id"]
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(PER_ADDRESS, methods=["POST"])
+@limiter.limit(PER_ACCOUNT, methods=["POST"], key_func=account_key, deduct_when=failed)
 def sign_in():
-    """Sign in with email and password."""
+    """Step one: email and password."""
     form = SignInForm()
     if form.validate_on_submit():
         try:
-            token, who = sessions.sign_in(form.email.data or "", form.password.data or "")
+            who = sessions.check_password(form.email.data or "", form.password.data or "")
         except Unauthenticated as exc:
             form.form_errors.append(exc.message)
         else:
-            session.clear()
-            login_user(WebUser(who, token))
             target = request.args.get("next")
-            return redirect(_safe_next(target) if target else home_for(current_user), 303)
+            session.clear()
+            if target:
+                session["next"] = target
+            if not who.needs_second_factor:
+                return _finish(who.id)
+            session["pending"] = {"id": who.id, "at": time.time()}
+            step = "account.code" if who.totp_secret else "account.setup"
+            return redirect(url_for(step), 303)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("account/sign_in.html", form=form), status
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+@limiter.limit(PER_CODE, methods=["POST"], key_func=lambda: f"code:{_pending()}")
+def code():
+    """Step two: the six-digit code from the authenticator app (or a recovery code)."""
+    person_id = _pending()
+    if person_id is None:
+        return redirect(url_for("account.sign_in"), 303)
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            sessions.check_second_factor(person_id, form.code.data or "")
+        except Unauthenticated as exc:
+            attach(form, WorkflowError(exc.message, field="code"))
+        else:
+            return _finish(person_id)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("account/code.html", form=form), status
+
+
+@bp.route("/sign-in/setup", methods=["GET", "POST"])
+@limiter.limit(PER_CODE, methods=["POST"], key_func=lambda: f"setup:{_pending()}")
+def setup():
+    """First sign-in of a treasurer or admin: connect an authenticator app."""
+    person_id = _pending()
+    if person_id is None:
+        return redirect(url_for("account.sign_in"), 303)
+    who = _person(person_id)
+    if who.totp_secret:
+        return redirect(url_for("account.code"), 303)
+    secret = session.get("setup_secret") or sessions.new_totp_secret()
+    session["setup_secret"] = secret
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = sessions.confirm_totp(person_id, secret, form.code.data or "")
+        except Unauthenticated as exc:
+            attach(form, WorkflowError(exc.message, field="code"))
+        else:
+            _finish(person_id)
+            session["recovery_codes"] = codes
+            return redirect(url_for("account.recovery_codes"), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    uri = sessions.totp_uri(secret, who.email, books().title)
+    return render_template("account/setup.html", form=form, secret=secret, uri=uri), status
+
+
+@bp.get("/account/recovery-codes")
+@signed_in
+def recovery_codes():
+    """The recovery codes, shown once right after the second factor is set up."""
+    codes = session.pop("recovery_codes", None)
+    if not codes:
+        return redirect(home_for(current_user), 303)
+    return render_template("account/recovery_codes.html", codes=codes)
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@signed_in
+def confirm():
+    """Prove it is still you before approving, paying, sealing or changing the policy."""
+    form = ConfirmForm()
+    target = request.values.get("next")
+    if form.validate_on_submit():
+        try:
+            sessions.confirm_again(current_user.token, form.password.data or "",
+                                   form.code.data or None)
+        except Unauthenticated as exc:
+            form.form_errors.append(exc.message)
+        else:
+            flash(_("Thank you. You can go on."), "success")
+            return redirect(_safe_next(target), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("account/confirm.html", form=form, next=target,
+                           needs_code=person().needs_second_factor), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def password():
+    """Change your password; every session of yours ends, this one too."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            sessions.change_password(person().id, form.current.data or "", form.new.data or "")
+        except Unauthenticated as exc:
+            attach(form, WorkflowError(exc.message, field="current"))
+        except WorkflowError as exc:
+            exc.field = "new" if exc.field == "password" else exc.field
+            attach(form, exc)
+        else:
+            logout_user()
+            session.clear()
+            flash(_("Your password is changed. Please sign in again."), "success")
+            return redirect(url_for("account.sign_in"), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("account/password.html", form=form), status
 
 
 @bp.post("/sign-out")
@@ -92,3 +230,5 @@ def accept(token: str):
             return redirect(url_for("account.sign_in"), 303)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("account/accept.html", form=form, email=invitation.email), status
+
+

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
 from app.fund import aid_categories
-from app.web import attach, person, role
+from app.web import attach, person, recent, role
 from app.web.forms import InviteForm, PolicyForm, RolesForm
 from app.workflow import people, policy
 from app.workflow.errors import WorkflowError
@@ -67,6 +67,7 @@ def invite():
 
 @bp.route("/policy", methods=["GET", "POST"])
 @admin
+@recent
 def policy_page():
     """The fund's rules."""
     form = PolicyForm()

@@ -121,3 +121,21 @@ class PublishForm(FlaskForm):
     paper = SelectField(_l("Paper"), choices=[("a4", "A4"), ("letter", "US Letter")])
     reason = TextAreaField(_l("If this corrects a published report: what changed and why"),
                            render_kw={"rows": 2, "maxlength": 500})
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("The 6-digit code from your authenticator app (or a recovery code)"),
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
+
+
+class ConfirmForm(FlaskForm):
+    password = PasswordField(_l("Your password"), render_kw={"autocomplete": "current-password"})
+    code = StringField(_l("The 6-digit code from your authenticator app"),
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Your current password"),
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("New password (12 to 128 characters)"),
+                        render_kw={"autocomplete": "new-password"})

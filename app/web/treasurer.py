@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.fund import books, donation_categories
-from app.web import attach, person, role
+from app.web import attach, person, recent, role
 from app.web.forms import (ApproveForm, DonationForm, EmptyForm, PaymentForm, QuestionForm,
                            ReasonForm, category_label)
 from app.workflow import donations, months, requests, summary
@@ -80,6 +80,7 @@ def _step(code: str, form, form_name: str, call, done: str):
 
 @bp.post("/requests/<code>/approve")
 @treasurer
+@recent
 def approve(code: str):
     form = ApproveForm()
     return _step(code, form, "approve_form",
@@ -107,6 +108,7 @@ def ask(code: str):
 
 @bp.post("/requests/<code>/cancel")
 @treasurer
+@recent
 def cancel(code: str):
     form = ReasonForm(prefix="cancel")
     return _step(code, form, "cancel_form",
@@ -116,6 +118,7 @@ def cancel(code: str):
 
 @bp.post("/requests/<code>/pay")
 @treasurer
+@recent
 def pay(code: str):
     form = PaymentForm()
     form.account.choices = [(a, a) for a in books().state.cash_accounts()]
@@ -154,6 +157,7 @@ def donations_page():
 
 @bp.route("/close", methods=["GET", "POST"])
 @treasurer
+@recent
 def close():
     """Close a month: enter each statement balance, see the differences, then seal."""
     form = EmptyForm()
@@ -184,6 +188,7 @@ def close():
 
 @bp.route("/reports", methods=["GET", "POST"])
 @treasurer
+@recent
 def reports_page():
     """Publish a sealed month's report; a new version of a published month needs a reason."""
     from app.web.forms import PublishForm

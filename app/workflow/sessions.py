@@ -32,28 +32,9 @@ def _digest(token: str) -> str:
 
 
 def sign_in(email: str, password: str) -> tuple[str, Person]:
-    """Check the password; return a new session token and the person, or Unauthenticated."""
-    from app.workflow import people
-
-    with session_scope() as session:
-        person = session.exec(select(Person).where(
-            Person.email == email.strip().lower())).first()
-        try:
-            _hasher.verify(person.password_hash if person and person.password_hash else _DUMMY,
-                           password)
-            ok = person is not None and person.active and person.password_hash is not None
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok:
-            audit.record(session, person.id if person else None, "auth.failed", "",
-                         known_email=person is not None)
-            raise Unauthenticated(_("the email or the password is not right"))
-        if _hasher.check_needs_rehash(person.password_hash):
-            person.password_hash = people.hash_password(password)
-        token = secrets.token_urlsafe(32)
-        session.add(WebSession(token_sha256=_digest(token), person_id=person.id))
-        audit.record(session, person.id, "auth.signed_in", f"person:{person.id}")
-    return token, person
+    """Password sign-in for someone who needs no second factor; a new session token."""
+    person = check_password(email, password)
+    return start_session(person.id), person
 
 
 def person_for_session(token: str) -> tuple[Person, WebSession]:
@@ -87,3 +68,147 @@ def end_all(person_id: int) -> None:
     """End every session of a person."""
     with session_scope() as session:
         session.exec(delete(WebSession).where(WebSession.person_id == person_id))
+
+
+# --- password check, second factor, recent sign-in ------------------------------------------
+
+RECENT = dt.timedelta(minutes=15)
+RECOVERY_CODES = 10
+
+
+def check_password(email: str, password: str) -> Person:
+    """The person whose email and password these are, or Unauthenticated (audited).
+
+    For someone who needs a second factor this is only the first step."""
+    with session_scope() as session:
+        person = session.exec(select(Person).where(
+            Person.email == (email or "").strip().lower())).first()
+        try:
+            _hasher.verify(person.password_hash if person and person.password_hash else _DUMMY,
+                           password or "")
+            ok = person is not None and person.active and person.password_hash is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            audit.record(session, person.id if person else None, "auth.failed", "",
+                         known_email=person is not None)
+            raise Unauthenticated(_("the email or the password is not right"))
+        if _hasher.check_needs_rehash(person.password_hash):
+            person.password_hash = _hasher.hash(password)
+    return person
+
+
+def start_session(person_id: int) -> str:
+    """A new server-side session for a person who has passed every factor."""
+    token = secrets.token_urlsafe(32)
+    with session_scope() as session:
+        session.add(WebSession(token_sha256=_digest(token), person_id=person_id))
+        audit.record(session, person_id, "auth.signed_in", f"person:{person_id}")
+    return token
+
+
+def new_totp_secret() -> str:
+    """A fresh base32 secret for an authenticator app."""
+    import pyotp
+
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, email: str, issuer: str) -> str:
+    """The otpauth:// address an authenticator app reads (typed or scanned)."""
+    import pyotp
+
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
+
+
+def _totp_step(secret: str, code: str, last_step: int | None) -> int | None:
+    """The time-step `code` belongs to (now ±30 s), if it is newer than `last_step`."""
+    import hmac
+    import time
+
+    import pyotp
+
+    code = (code or "").strip().replace(" ", "")
+    if not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time()) // 30
+    for step in (now - 1, now, now + 1):
+        if (last_step is None or step > last_step) and \
+                hmac.compare_digest(totp.at(step * 30), code):
+            return step
+    return None
+
+
+def confirm_totp(person_id: int, secret: str, code: str) -> list[str]:
+    """Turn on the second factor once the app shows a right code; return recovery codes
+    (shown once; only their SHA-256 is kept)."""
+    import json
+
+    step = _totp_step(secret, code, None)
+    if step is None:
+        raise Unauthenticated(_("that code is not right; check the time on your phone"))
+    codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}"
+             for _ in range(RECOVERY_CODES)]
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+        person.totp_secret, person.totp_last_step = secret, step
+        person.recovery_codes = json.dumps([_digest(c) for c in codes])
+        audit.record(session, person_id, "auth.second_factor_on", f"person:{person_id}")
+    return codes
+
+
+def check_second_factor(person_id: int, code: str) -> None:
+    """Accept a code from the app (each code once) or an unused recovery code."""
+    import json
+
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+        if person is None or not person.totp_secret or not person.active:
+            raise Unauthenticated(_("please sign in"))
+        step = _totp_step(person.totp_secret, code, person.totp_last_step)
+        if step is not None:
+            person.totp_last_step = step
+            return
+        digest = _digest((code or "").strip().lower())
+        unused = json.loads(person.recovery_codes or "[]")
+        if digest in unused:
+            unused.remove(digest)
+            person.recovery_codes = json.dumps(unused)
+            audit.record(session, person_id, "auth.recovery_code_used", f"person:{person_id}",
+                         left=len(unused))
+            return
+        audit.record(session, person_id, "auth.second_factor_failed", f"person:{person_id}")
+    raise Unauthenticated(_("that code is not right, or it was already used"))
+
+
+def is_recent(token: str) -> bool:
+    """True if this session's person proved who they are in the last 15 minutes."""
+    _person, row = person_for_session(token)
+    return utcnow() - row.authenticated_at <= RECENT
+
+
+def confirm_again(token: str, password: str, code: str | None) -> None:
+    """Prove it is still you (password, and the code for treasurers and admins)."""
+    person, _row = person_for_session(token)
+    check_password(person.email, password)
+    if person.needs_second_factor:
+        check_second_factor(person.id, code or "")
+    with session_scope() as session:
+        row = session.exec(select(WebSession).where(
+            WebSession.token_sha256 == _digest(token))).first()
+        row.authenticated_at = utcnow()
+
+
+def change_password(person_id: int, current: str, new: str) -> None:
+    """Change a password; every session of that person ends, this one included."""
+    from app.workflow import people
+
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+    check_password(person.email, current)
+    digest = people.hash_password(new)
+    with session_scope() as session:
+        session.get(Person, person_id).password_hash = digest
+        audit.record(session, person_id, "auth.password_changed", f"person:{person_id}")
+    end_all(person_id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import pyotp
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -22,6 +23,7 @@ from tests.books_check import books_problems
 from app.migrate import upgrade
 from app.models import Person
 from app.workflow.people import add_person, create_token
+from app.workflow.sessions import confirm_totp, new_totp_secret
 from ledger import FundSettings, init_books
 from ledger import entries as E
 
@@ -84,6 +86,8 @@ class Fund:
     app: object
     people: dict[str, Person] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    totp: dict[str, str] = field(default_factory=dict)        # authenticator secrets
+    recovery: dict[str, list[str]] = field(default_factory=dict)
     start: dt.date = None
 
     def client(self):
@@ -101,12 +105,21 @@ class Fund:
     def ctx(self):
         return self.app.app_context()
 
+    def code(self, who: str) -> str:
+        """A valid authenticator code for `who`, as if 30 seconds had passed since the last
+        one (each code works once)."""
+        from app.db import session_scope
+        with self.ctx(), session_scope() as session:
+            session.get(Person, self.people[who].id).totp_last_step = None
+        return pyotp.TOTP(self.totp[who]).now()
+
 
 def make_fund(tmp_path: Path, database_url: str, *, opening: str = "5000.00",
-              months_of_history: int = 2) -> Fund:
+              months_of_history: int = 2, **config) -> Fund:
     instance = tmp_path / "instance"
     app = create_app(instance=instance, test_config={"DATABASE_URL": database_url,
-                                                     "TESTING": True})
+                                                     "TESTING": True,
+                                                     "RATELIMIT_ENABLED": False, **config})
     upgrade(database_url)
     today = dt.date.today()
     start = months_back(today, months_of_history)
@@ -121,6 +134,11 @@ def make_fund(tmp_path: Path, database_url: str, *, opening: str = "5000.00",
             fund.people[name] = add_person(f"{name}@example.org", roles, handle=name,
                                            password=PASSWORD)
             fund.tokens[name] = create_token(f"{name}@example.org")
+            if fund.people[name].needs_second_factor:  # enrolled, as after a first sign-in
+                secret = new_totp_secret()
+                fund.totp[name] = secret
+                fund.recovery[name] = confirm_totp(fund.people[name].id, secret,
+                                                   pyotp.TOTP(secret).now())
     return fund
 
 

@@ -12,6 +12,7 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from tests.app.conftest import PASSWORD, make_fund
@@ -47,6 +48,7 @@ class Browser:
     """A test client that signs in and sends forms the way a browser does."""
 
     def __init__(self, fund, lang: str = "en"):
+        self.fund = fund
         self.client = fund.app.test_client()
         self.headers = {"Accept-Language": LANGS[lang]}
 
@@ -68,6 +70,14 @@ class Browser:
     def sign_in(self, who: str):
         resp = self.post("/sign-in", data={"email": f"{who}@example.org", "password": PASSWORD})
         assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
+        if resp.headers["Location"].endswith("/sign-in/code"):
+            resp = self.post("/sign-in/code", data={"code": self.fund.code(who)})
+            assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
+        elif resp.headers["Location"].endswith("/sign-in/setup"):  # first sign-in
+            secret = re.search(r'<code class="link-text">([A-Z2-7]+)</code>',
+                               text(self.get("/sign-in/setup"))).group(1)
+            resp = self.post("/sign-in/setup", data={"code": pyotp.TOTP(secret).now()})
+            assert resp.headers["Location"].endswith("/account/recovery-codes")
         return self
 
 
@@ -140,8 +150,9 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_back(fund):
     b = Browser(fund)
     resp = b.get("/my/requests/new")
     assert resp.status_code == 303 and "/sign-in?next=/my/requests/new" in resp.headers["Location"]
-    resp = b.post("/sign-in?next=/my/requests/new", data={
-        "email": "member@example.org", "password": PASSWORD})
+    resp = b.client.post("/sign-in?next=/my/requests/new", headers=b.headers, data={
+        "csrf_token": b.token("/sign-in"), "email": "member@example.org",
+        "password": PASSWORD})
     assert resp.headers["Location"] == "/my/requests/new"
 
 

@@ -45,7 +45,8 @@ def site(tmp_path):
 class Page:
     """A browser tab that records every request, screenshots and axe-scans each step."""
 
-    def __init__(self, context, base: str, out: Path, name: str):
+    def __init__(self, context, base: str, out: Path, name: str, fund=None):
+        self.fund = fund
         self.page = context.new_page()
         self.base = base
         self.out = out
@@ -97,8 +98,10 @@ def tab(browser, site):
     tabs: list[Page] = []
 
     def open_tab(name: str, lang: str = "en-US", width: int = 1024) -> Page:
-        context = browser.new_context(locale=lang, viewport={"width": width, "height": 900})
-        t = Page(context, site.base, OUT, name)
+        # bypass_csp only lets the test inject axe-core; the pages themselves run no script
+        context = browser.new_context(locale=lang, viewport={"width": width, "height": 900},
+                                      bypass_csp=True)
+        t = Page(context, site.base, OUT, name, site)
         tabs.append(t)
         return t
 
