@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export CAREBOOKS_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test install bench-books bench clean translations system-tools
+.PHONY: run test install bench-books bench-report bench clean translations system-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ test: $(STAMP) $(AXE) system-tools
 
 bench-books: $(STAMP)
 	$(PY) bench/books.py
+
+bench-report: $(STAMP)
+	$(PY) bench/report.py --keep
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

@@ -22,7 +22,7 @@ from app.models import AidRequest, Payment, Person, PublishedReport, Role
 from app.workflow import audit, inputs
 from app.workflow import policy as rules_mod
 from app.workflow.errors import Forbidden, InvalidInput, NotFound, PolicyRefused
-from reports.figures import MonthFigures, RequestFact, month_figures
+from reports.figures import FactsMismatch, MonthFigures, RequestFact, month_figures
 from reports.privacy import Rules
 from reports.render import render_pdf
 
@@ -63,8 +63,13 @@ def build(month: str, *, today: dt.date | None = None) -> MonthFigures:
                       rounding=Decimal(policy.rounding_unit))
         treasurers = sorted(p.handle for p in session.exec(select(Person)).all()
                             if p.active and p.has(Role.treasurer))
-    return month_figures(books(), month, facts=facts(), rules=rules, treasurers=treasurers,
-                         today=today)
+    try:
+        return month_figures(books(), month, facts=facts(), rules=rules,
+                             treasurers=treasurers, today=today)
+    except FactsMismatch as exc:  # e.g. a request typed into the books by hand
+        raise PolicyRefused(_("report: the books and the database disagree about %(month)s "
+                              "(%(detail)s); run `carebooks check`", month=month,
+                              detail=str(exc)), code="facts_mismatch", field="month") from None
 
 
 def render(month: str, *, lang: str = "en", paper: str = "a4",
