@@ -273,3 +273,59 @@ def check_command() -> None:
     click.echo(str(report))
     if not report.ok:
         sys.exit(1)
+
+
+@main.command("rotate-key")
+@click.option("--generate", is_flag=True,
+              help="Only print a new key (for CAREBOOKS_DATA_KEY); change nothing.")
+@with_appcontext
+@clean_errors
+def rotate_key_command(generate: bool) -> None:
+    """Re-encrypt stories, notes and donor names under a new data key, then retire the old
+    key (only once every value has been rewritten; safe to run again after a crash)."""
+    from app.crypto import generate_key, key_problem, rotate
+    from app.db import engine, session_scope
+    from app.workflow import audit
+
+    if generate:
+        click.echo(generate_key())
+        return
+    try:
+        done = rotate(engine())
+    except Exception as exc:  # noqa: BLE001 - a key problem is one line, anything else raises
+        if (problem := key_problem(exc)) is None:
+            raise
+        _fail(problem.message)
+    with session_scope() as session:
+        audit.record(session, None, "data.key_rotated", "", key=done.key_id,
+                     rewritten=done.rewritten, retired=len(done.retired))
+    click.echo(f"{'resumed; ' if done.resumed else ''}{done.rewritten} value(s) re-encrypted "
+               f"under data key {done.key_id}")
+    if done.retired and done.from_env:
+        click.echo(f"every value is under the first key now: set CAREBOOKS_DATA_KEY to it "
+                   f"alone (drop {', '.join(done.retired)})")
+    elif done.retired:
+        click.echo(f"retired key(s) {', '.join(done.retired)}; backups made before now need "
+                   "the old key file to be read")
+
+
+@main.command("purge")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Override the policy's purge_after_days.")
+@with_appcontext
+@clean_errors
+def purge_command(days: int | None) -> None:
+    """Remove the stories, notes and donor names of requests closed (and donations made)
+    more than N days ago; keep codes, amounts, categories, dates and statuses."""
+    from app.crypto import key_problem
+    from app.workflow.retention import purge
+
+    try:
+        done = purge(days)
+    except Exception as exc:  # noqa: BLE001 - a key problem is one line, anything else raises
+        if (problem := key_problem(exc)) is None:
+            raise
+        _fail(problem.message)
+    click.echo(f"purged after {done['days']} days: {done['requests']} stor"
+               f"{'y' if done['requests'] == 1 else 'ies'}, {done['notes']} note(s), "
+               f"{done['donor_names']} donor name(s), {done['replays']} replayed answer(s)")

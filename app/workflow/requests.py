@@ -23,6 +23,7 @@ from app.workflow import audit, inputs
 from app.workflow import policy as rules
 from app.workflow.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from app.workflow.outbox import check_entry, enqueue, money_step
+from app.workflow.retention import purge_on
 from app.workflow.states import Action, authorize, transition
 from ledger import entries as E
 from ledger.accounts import PAYOUT_METHODS, aid_account
@@ -69,6 +70,7 @@ def view(session: Session, req: AidRequest, actor: Person) -> dict:
                    if approved is not None and req.status in (Status.approved,
                                                               Status.partially_paid)
                    else Decimal("0.00"))
+    purge_day = purge_on(req, policy)
     return {
         "code": req.code,
         "status": req.status,
@@ -91,6 +93,7 @@ def view(session: Session, req: AidRequest, actor: Person) -> dict:
         "approved_at": iso(req.approved_at) if req.approved_at else None,
         "created_at": iso(req.created_at),
         "updated_at": iso(req.updated_at),
+        "purge_on": purge_day.isoformat() if purge_day else None,
     }
 
 
