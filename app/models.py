@@ -102,7 +102,8 @@ class Person(SQLModel, table=True):
     active: bool = True
     # second factor (treasurers and admins): the TOTP secret, the last time-step used (a
     # code works once), and the SHA-256 of each unused recovery code
-    totp_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    totp_secret: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("person.totp_secret"), nullable=True))
     totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger,
                                                                       nullable=True))
     recovery_codes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -197,7 +198,8 @@ class Donation(SQLModel, table=True):
     fee: Decimal = Field(default=Decimal("0.00"), sa_column=money(positive=False, name="fee"))
     account: str = Field(max_length=64)
     category: str = Field(max_length=32)
-    donor_name: str | None = Field(default=None, max_length=60)
+    donor_name: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("donation.donor_name"), nullable=True))
     donor_consents_public: bool = False
     refunded: Decimal = Field(default=Decimal("0.00"),
                               sa_column=money(positive=False, name="refunded"))

@@ -160,6 +160,7 @@ def spec() -> dict:
                                 "notes": {"type": "array", "items": {"type": "object"}},
                                 "payments": {"type": "array", "items": {"type": "object"}},
                                 "approved_at": {"type": ["string", "null"]},
+                                "purge_on": {"type": ["string", "null"]},
                                 "created_at": {"type": "string"},
                                 "updated_at": {"type": "string"}}},
                 "RequestList": {"type": "object", "properties": {

@@ -256,9 +256,13 @@ def test_a_crash_during_rotation_keeps_the_old_key_until_the_rerun(fund, monkeyp
     assert fund.api("member", "GET", f"/requests/{req['code']}")[1]["story"] == req["story"]
 
 
-def test_rotation_with_the_key_in_the_environment(fund):
+def test_rotation_with_the_key_in_the_environment(tmp_path):
+    from tests.app.conftest import make_fund
+
     old, new = crypto.generate_key(), crypto.generate_key()
-    fund.app.config["CAREBOOKS_DATA_KEY"] = old
+    # the key is in the environment from the start (the people's second-factor secrets
+    # are encrypted when the fund is made)
+    fund = make_fund(tmp_path, f"sqlite:///{tmp_path / 'env-key.db'}", CAREBOOKS_DATA_KEY=old)
     req = written_request(fund)
     assert not key_path(fund).exists()
     status, out, err = cli(fund, "rotate-key")
