@@ -47,5 +47,6 @@ clean:
 # Languages: extract every message, merge it into each catalog, compile (see docs/i18n.md).
 translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o app/translations/messages.pot .
-	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --omit-header --ignore-obsolete --no-fuzzy-matching
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --ignore-obsolete --no-fuzzy-matching
+	sed -i '1,20{/^#, fuzzy$$/d}' app/translations/*/LC_MESSAGES/messages.po  # the header, not messages
 	$(VENV)/bin/pybabel compile -d app/translations
