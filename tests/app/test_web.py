@@ -381,10 +381,10 @@ def _state_digest(fund) -> str:
 
 def test_no_page_changes_state_on_get(fund):
     code = submit_request(fund)
-    before = _state_digest(fund)
-    admin_and_treasurer = Browser(fund).sign_in("admin")
+    admin_and_treasurer = Browser(fund).sign_in("admin")  # signing in is a POST: before
     t = Browser(fund).sign_in("treasurer")
     m = Browser(fund).sign_in("member")
+    before = _state_digest(fund)
     for rule in fund.app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.rule.startswith("/api/") or "static" in rule.rule:
             continue
