@@ -36,7 +36,8 @@ ODD = ["", " ", "0", "-0", "-1", "00000000000000000001", "1e9", "1E-7", "NaN", "
        "2026-02-30", "9999-12-31", "0001-01-01", "2026-13-01", "2026/01/01", "today",
        "R-2026-0001", "Assets:Fund:Bank", "Assets:Fund:Bank\nExpenses:Aid:Rent",
        "<script>alert(1)</script>", "\"><img src=x>", "{{7*7}}", "%(code)s", "%s%n", "' OR 1=1 --",
-       "sNaN", "1E+30", "9" * 29, "\x00", "a\x00b", "\u202e\u0041", "\ufeff", "\ud7ff", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "👩‍👩‍👧", "\r\n\r\n",
+       "sNaN", "1E+30", "9" * 29, "\x00", "a\x00b", "\u202e\u0041", "\ufeff", "\ud7ff",
+       "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "👩‍👩‍👧", "\r\n\r\n",
        "../../etc/passwd", "member@example.org", "admin@example.org", "a@b", "@", "a" * 255,
        "member", "treasurer", "admin", "on", "y", "true", "a4", "letter", "es", "en",
        "preview", "seal", "/", "//evil.example", "https://evil.example/", "/\\evil"]
