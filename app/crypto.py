@@ -356,7 +356,8 @@ def _reencrypt_column(engine: Engine, ring: Keyring, table: str, column: str, la
     q = engine.dialect.identifier_preparer.quote
     t, c = q(table), q(column)
     with engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT id, {c} FROM {t} WHERE {c} IS NOT NULL "
+        # identifiers come from the models and are quoted by the dialect; values are bound
+        rows = conn.execute(text(f"SELECT id, {c} FROM {t} WHERE {c} IS NOT NULL "  # nosec B608
                                  f"ORDER BY id")).all()
     todo = [(rid, value) for rid, value in rows if kid_of(value) != ring.current_id]
     done = 0
@@ -365,7 +366,7 @@ def _reencrypt_column(engine: Engine, ring: Keyring, table: str, column: str, la
             harden_sqlite(conn)
             for rid, old in todo[start:start + batch]:
                 new = encrypt(decrypt(old, label, ring), label, ring)
-                result = conn.execute(text(f"UPDATE {t} SET {c} = :new WHERE id = :id "
+                result = conn.execute(text(f"UPDATE {t} SET {c} = :new WHERE id = :id "  # nosec B608
                                            f"AND {c} = :old"), {"new": new, "id": rid,
                                                                 "old": old})
                 done += result.rowcount
@@ -378,7 +379,7 @@ def count_not_current(engine: Engine, ring: Keyring) -> int:
     left = 0
     with engine.connect() as conn:
         for table, column, _label in encrypted_columns():
-            for (value,) in conn.execute(text(f"SELECT {q(column)} FROM {q(table)} "
+            for (value,) in conn.execute(text(f"SELECT {q(column)} FROM {q(table)} "  # nosec B608
                                               f"WHERE {q(column)} IS NOT NULL")):
                 left += kid_of(value) != ring.current_id
     return left

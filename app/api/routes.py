@@ -113,7 +113,10 @@ def refund_donation(code: str):
 @bp.get("/summary")
 def get_summary():
     """Public figures for a month, under the privacy rules."""
-    return jsonify(summary.summary(request.args.get("month")))
+    month = request.args.get("month")
+    if month is not None and not month.strip():
+        month = "?"  # an empty month is a mistake, not "this month": refused by summary()
+    return jsonify(summary.summary(month))
 
 
 @bp.post("/months/<month>/seal")

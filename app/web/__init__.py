@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 
-from urllib.parse import urlsplit
-
 from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user
@@ -91,8 +89,11 @@ def recent(view):
         from app.workflow.sessions import is_recent
 
         if request.method == "POST" and not is_recent(current_user.token):
-            back = request.referrer or request.path
-            back = urlsplit(back).path if back else request.path
+            # where to come back to: this page if it can be shown (GET), else the page the
+            # form was on — browsers send no Referer here (Referrer-Policy: no-referrer)
+            rule = request.url_rule
+            back = request.path if rule and "GET" in rule.methods \
+                else request.path.rsplit("/", 1)[0]
             flash(_("For this, please confirm it is you (it has been more than 15 minutes)."),
                   "info")
             return redirect(url_for("account.confirm", next=back), 303)

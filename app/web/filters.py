@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask import Flask
 from flask_babel import format_date, format_decimal
@@ -16,7 +16,10 @@ def money(value, currency: str | None = None) -> str:
     """`1,234.50 USD` (or `1.234,50 USD` in Spanish): always two decimals, the code after."""
     if value is None:
         return "—"
-    number = format_decimal(Decimal(str(value)), format="#,##0.00")
+    try:
+        number = format_decimal(Decimal(str(value)), format="#,##0.00")
+    except (InvalidOperation, ValueError):  # not a finite amount: show it as it is
+        number = str(value)
     return f"{number} {currency}" if currency else number
 
 

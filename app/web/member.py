@@ -67,6 +67,9 @@ def answer(code: str):
         try:
             requests.answer(person(), code, {"answer": form.answer.data})
         except WorkflowError as exc:
+            if requests.get(person(), code)["status"] != "needs_info":
+                flash(exc.message, "error")  # nothing waits for an answer: no form to show
+                return redirect(url_for("member.detail", code=code), 303)
             attach(form, exc)
         else:
             flash(_("Thank you. Your answer was sent."), "success")

@@ -13,7 +13,7 @@ from app.web import attach, person, recent, role
 from app.web.forms import (ApproveForm, DonationForm, EmptyForm, PaymentForm, QuestionForm,
                            ReasonForm, category_label)
 from app.workflow import donations, months, requests, summary
-from app.workflow.errors import WorkflowError
+from app.workflow.errors import Conflict, IllegalTransition, WorkflowError
 
 bp = Blueprint("treasurer", __name__, url_prefix="/treasurer")
 treasurer = role("treasurer")
@@ -70,12 +70,28 @@ def _step(code: str, form, form_name: str, call, done: str):
     if form.validate_on_submit():
         try:
             call()
+        except (IllegalTransition, Conflict) as exc:
+            # the request moved on (another treasurer, a second click): its page now shows
+            # other forms, so say why here and show it as it is
+            flash(exc.message, "error")
+            return redirect(url_for("treasurer.request_page", code=code), 303)
         except WorkflowError as exc:
+            status = requests.get(person(), code)["status"]
+            if status not in SHOWN[form_name]:  # that form is not on the page now
+                flash(exc.message, "error")
+                return redirect(url_for("treasurer.request_page", code=code), 303)
             attach(form, exc)
         else:
             flash(done, "success")
             return redirect(url_for("treasurer.request_page", code=code), 303)
     return _request_page(code, 422, **{form_name: form})
+
+
+# Which form the request page shows in which status (templates/treasurer/request.html).
+SHOWN = {"approve_form": {"submitted"}, "ask_form": {"submitted"},
+         "deny_form": {"submitted", "needs_info"},
+         "pay_form": {"approved", "partially_paid"},
+         "cancel_form": {"approved", "partially_paid"}}
 
 
 @bp.post("/requests/<code>/approve")
@@ -198,11 +214,14 @@ def reports_page():
     state = books().state
     sealed = [s.month for s in reversed(state.seals)]
     form.month.choices = [(m, m) for m in sealed]
-    if form.validate_on_submit():
+    if form.validate_on_submit() or (form.is_submitted() and not sealed):
         try:
-            reports.publish(person(), form.month.data, paper=form.paper.data,
+            reports.publish(person(), form.month.data or "", paper=form.paper.data or "a4",
                             reason=form.reason.data or None)
         except WorkflowError as exc:
+            if not sealed:  # the form is not on the page: say it above
+                flash(exc.message, "error")
+                return redirect(url_for("treasurer.reports_page"), 303)
             attach(form, exc)
         else:
             flash(_("The report for %(month)s is published.", month=form.month.data),

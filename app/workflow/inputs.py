@@ -14,7 +14,7 @@ from ledger import EntryRefused
 from ledger.money import to_amount
 
 
-_MONEY = re.compile(r"-?\d{1,15}(\.\d{1,6})?")  # the currency's own decimals are checked after
+_MONEY = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")  # ASCII digits; decimals checked after
 
 
 def amount(raw, currency: str, field: str = "amount", *, allow_zero: bool = False) -> Decimal:

@@ -45,8 +45,6 @@ def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None)
 def close_preview(statements: dict | None = None, *, today: dt.date | None = None) -> dict:
     """The next month to seal, each cash account's book balance at its end, and (given the
     statement balances typed so far) the differences — before anything is written."""
-    from decimal import Decimal, InvalidOperation
-
     from ledger.seal import first_day_after, next_month
     from ledger.state import month_of
 
@@ -63,9 +61,10 @@ def close_preview(statements: dict | None = None, *, today: dt.date | None = Non
         needed = month in state.monthly.get(account, {}) or book != 0
         given = (statements or {}).get(account)
         try:
-            given_n = Decimal(given) if given not in (None, "") else None
-        except InvalidOperation:
-            given_n = None
+            given_n = (inputs.amount(given, state.currency, account, allow_zero=True)
+                       if given not in (None, "") else None)
+        except InvalidInput:
+            given_n = None  # shown as no difference; sealing refuses it with the reason
         rows.append({"account": account, "books": book, "needed": needed, "statement": given,
                      "difference": None if given_n is None else given_n - book})
     return {"month": month, "over": end <= today, "ends": end - dt.timedelta(days=1),

@@ -60,7 +60,10 @@ def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy
         for name, raw in changes.items():
             if name in MONEY_FIELDS:
                 try:
-                    value = Decimal(str(raw)).quantize(Decimal("0.01"))
+                    value = Decimal(str(raw))
+                    if not value.is_finite() or value.adjusted() >= 12:
+                        raise InvalidOperation
+                    value = value.quantize(Decimal("0.01"))
                 except InvalidOperation:
                     raise InvalidInput(f"{name}: {raw!r} is not an amount", field=name) from None
                 if value < 0 or (value == 0 and name != "reserve_floor"):
@@ -77,7 +80,10 @@ def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy
                 parsed = {}
                 for cat, amount in raw.items():
                     try:
-                        parsed[cat] = Decimal(str(amount)).quantize(Decimal("0.01"))
+                        parsed[cat] = Decimal(str(amount))
+                        if not parsed[cat].is_finite() or parsed[cat].adjusted() >= 12:
+                            raise InvalidOperation
+                        parsed[cat] = parsed[cat].quantize(Decimal("0.01"))
                     except InvalidOperation:
                         parsed[cat] = None
                     if parsed[cat] is None or parsed[cat] <= 0:
