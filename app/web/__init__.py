@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -154,6 +154,25 @@ def init_app(app: Flask) -> None:
 
     for code in (403, 404, 405, 413):
         app.register_error_handler(code, _http_error)
+
+    @app.after_request
+    def _audit_denied(response):
+        """Every refused access (401, 403) goes to the audit log: who, what, not why."""
+        guessed = (response.status_code == 404 and "code" in (request.view_args or {})
+                   and (current_user.is_authenticated or "api_person" in g))
+        if response.status_code in (401, 403) or guessed:  # a guessed or someone else's code
+            from app.db import session_scope
+            from app.workflow import audit
+
+            who = (current_user.person.id if current_user.is_authenticated
+                   else g.api_person.id if "api_person" in g else None)
+            try:
+                with session_scope() as session:
+                    audit.record(session, who, "access.denied", request.path[:64],
+                                 method=request.method, status=response.status_code)
+            except Exception:  # noqa: BLE001  (never turn a refusal into a crash)
+                app.logger.exception("could not audit a refused access")
+        return response
 
     @app.context_processor
     def _user():

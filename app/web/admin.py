@@ -95,3 +95,13 @@ def policy_page():
                 getattr(form, name).data = value
     status = 422 if form.errors or form.form_errors else 200
     return render_template("admin/policy.html", form=form, current=current), status
+
+
+@bp.get("/audit")
+@admin
+def audit_page():
+    """The audit log, newest first, and whether its hash chain holds."""
+    from app.workflow import audit
+
+    events, chain = audit.recent(500)
+    return render_template("admin/audit.html", events=events, chain=chain)

@@ -9,9 +9,7 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-limiter = Limiter(key_func=get_remote_address, default_limits=[],
-                  storage_uri=os.environ.get("REDIS_URL") or "memory://",
-                  strategy="moving-window")
+limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")
 
 PER_ADDRESS = "30 per minute"      # every sign-in POST from one address
 PER_ACCOUNT = "100 per hour"       # failed attempts against one account
@@ -30,6 +28,5 @@ def failed(response) -> bool:
 
 def init_app(app: Flask) -> None:
     """Attach the limiter (REDIS_URL: shared storage; tests may switch it off)."""
-    if os.environ.get("REDIS_URL"):
-        app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ["REDIS_URL"])
+    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL") or "memory://")
     limiter.init_app(app)

@@ -12,6 +12,8 @@ import json
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from app.db import session_scope
+
 from app.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
@@ -52,3 +54,16 @@ def verify(session: Session) -> tuple[bool, str]:
         prev = event.hash
         count += 1
     return True, f"audit chain intact ({count} events)"
+
+
+def recent(limit: int = 500) -> tuple[list[dict], str]:
+    """The newest events (who by public handle, what, on what, when) and the chain's state."""
+    from app.models import Person
+
+    with session_scope() as session:
+        ok, line = verify(session)
+        rows = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)).all()
+        handles = {p.id: p.handle for p in session.exec(select(Person))}
+    return ([{"id": e.id, "at": e.at, "who": handles.get(e.actor_id), "action": e.action,
+              "subject": e.subject, "detail": e.detail} for e in rows],
+            line if ok else "BROKEN: " + line)

@@ -89,12 +89,13 @@ def check_password(email: str, password: str) -> Person:
             ok = person is not None and person.active and person.password_hash is not None
         except (VerificationError, InvalidHashError):
             ok = False
-        if not ok:
+        if ok and _hasher.check_needs_rehash(person.password_hash):
+            person.password_hash = _hasher.hash(password)
+    if not ok:  # recorded in its own transaction: the refusal must not roll it back
+        with session_scope() as session:
             audit.record(session, person.id if person else None, "auth.failed", "",
                          known_email=person is not None)
-            raise Unauthenticated(_("the email or the password is not right"))
-        if _hasher.check_needs_rehash(person.password_hash):
-            person.password_hash = _hasher.hash(password)
+        raise Unauthenticated(_("the email or the password is not right"))
     return person
 
 
@@ -178,6 +179,7 @@ def check_second_factor(person_id: int, code: str) -> None:
             audit.record(session, person_id, "auth.recovery_code_used", f"person:{person_id}",
                          left=len(unused))
             return
+    with session_scope() as session:  # after the first transaction ended cleanly
         audit.record(session, person_id, "auth.second_factor_failed", f"person:{person_id}")
     raise Unauthenticated(_("that code is not right, or it was already used"))
 

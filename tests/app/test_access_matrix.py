@@ -72,6 +72,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/treasurer/close"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/close"): (303, 403, 403, 200, 403),  # no action: the preview again
     ("GET", "/treasurer/reports"): (303, 403, 403, 200, 403),
+    ("GET", "/admin/audit"): (303, 403, 403, 403, 200),
     ("POST", "/treasurer/reports"): (303, 403, 403, 303, 403),  # no sealed month: said above
     ("GET", "/treasurer/requests/<code>"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/requests/<code>/approve"): (303, 403, 403, 303, 403),  # as asked

@@ -183,3 +183,32 @@ def test_sign_in_is_throttled_per_address(tmp_path):
     finally:
         limiter.reset()
         limiter.enabled = False
+
+
+def test_throttling_is_shared_through_redis(tmp_path):
+    """With REDIS_URL the counts live in Redis, so every worker sees the same limit."""
+    import os
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis does not answer on 127.0.0.1:6379")
+        pytest.skip("Redis is not running here")
+    url = "redis://127.0.0.1:6379/15"
+    fund = make_fund(tmp_path, f"sqlite:///{tmp_path / 'redis.db'}", RATELIMIT_ENABLED=True,
+                     RATELIMIT_STORAGE_URI=url)
+    from app.web.limits import limiter
+    limiter.reset()
+    try:
+        import redis
+        b = Browser(fund)
+        codes = [b.post("/sign-in", data={"email": f"y{i}@example.org", "password": "y" * 12})
+                 .status_code for i in range(31)]
+        assert codes[-1] == 429
+        keys = redis.Redis.from_url(url).keys("LIMITS*")
+        assert keys, "the limiter's counts are not in Redis"
+    finally:
+        limiter.reset()
+        limiter.enabled = False

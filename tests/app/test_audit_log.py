@@ -1,0 +1,85 @@
+"""The audit log: every sign-in, failed sign-in, refused access, state change and policy
+change, hash-chained and shown to admins; and neither it nor the app's logs ever hold a
+password, a token, a story or contact details."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlmodel import select
+
+from app.db import session_scope
+from app.models import AuditEvent
+from tests.app.conftest import PASSWORD, make_fund
+from tests.app.test_web import Browser, submit_request, text
+
+STORY = "My hours were cut this month."  # what submit_request writes
+
+
+@pytest.fixture
+def fund(tmp_path):
+    return make_fund(tmp_path, f"sqlite:///{tmp_path / 'audit.db'}")
+
+
+def _events(fund) -> list[AuditEvent]:
+    with fund.ctx(), session_scope() as session:
+        return session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()
+
+
+def test_sign_ins_refusals_and_changes_are_audited(fund):
+    Browser(fund).post("/sign-in", data={"email": "member@example.org",
+                                         "password": "not the password at all"})
+    m = Browser(fund).sign_in("member")
+    code = submit_request(fund)
+    m.get("/treasurer/queue")                        # 403
+    Browser(fund).sign_in("member2").get(f"/my/requests/{code}")  # someone else's: 404
+    t = Browser(fund).sign_in("treasurer")
+    t.post(f"/treasurer/requests/{code}", f"/treasurer/requests/{code}/approve", data={})
+    actions = [e.action for e in _events(fund)]
+    for wanted in ("auth.failed", "auth.signed_in", "request.submitted", "access.denied",
+                   "request.approve"):
+        assert wanted in actions, wanted
+    denied = [e for e in _events(fund) if e.action == "access.denied"]
+    assert {e.subject for e in denied} >= {"/treasurer/queue", f"/my/requests/{code}"}
+
+
+def test_admins_see_the_log_and_whether_its_chain_holds(fund):
+    submit_request(fund)
+    page = text(Browser(fund).sign_in("admin").get("/admin/audit"))
+    assert "audit chain intact" in page and "request.submitted" in page
+    assert Browser(fund).sign_in("treasurer").get("/admin/audit").status_code == 403
+    with fund.ctx(), session_scope() as session:  # tamper with one event
+        event = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "request.submitted")).first()
+        event.detail = event.detail.replace("200.00", "20.00")
+    assert "BROKEN" in text(Browser(fund).sign_in("admin").get("/admin/audit"))
+    from app.workflow.check import run_check
+    with fund.ctx():
+        report = run_check()
+    assert not report.ok and any("audit chain broken" in p for p in report.problems)
+
+
+def test_no_secret_or_personal_text_reaches_the_audit_log_or_the_logs(fund, caplog):
+    caplog.set_level(logging.DEBUG)
+    Browser(fund).post("/sign-in", data={"email": "member@example.org",
+                                         "password": "a wrong but long password"})
+    code = submit_request(fund)
+    t = Browser(fund).sign_in("treasurer")
+    t.post(f"/treasurer/requests/{code}", f"/treasurer/requests/{code}/ask",
+           data={"question": "Which landlord is it, exactly?"})
+    m = Browser(fund).sign_in("member")
+    m.post(f"/my/requests/{code}", f"/my/requests/{code}/answer",
+           data={"answer": "Mr Ramírez on Elm Street."})
+    t.post("/treasurer/donations", data={
+        "amount": "20.00", "account": "Assets:Fund:Bank", "date": "2026-01-01",
+        "category": "individual", "donor_name": "Rosa Martínez",
+        "donor_consents_public": "y"})
+    secrets = [PASSWORD, "a wrong but long password", STORY, "Which landlord is it",
+               "Mr Ramírez", "member@example.org", "treasurer@example.org",
+               fund.tokens["treasurer"], fund.totp["treasurer"], fund.recovery["admin"][0]]
+    audit_text = "\n".join(f"{e.action} {e.subject} {e.detail}" for e in _events(fund))
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in secrets:
+        assert secret not in audit_text, f"audit log holds {secret!r}"
+        assert secret not in logs, f"logs hold {secret!r}"
