@@ -124,6 +124,7 @@ def setup():
     secret = session.get("setup_secret") or sessions.new_totp_secret()
     session["setup_secret"] = secret
     form = CodeForm()
+    form.code.label.text = _("The 6-digit code from your authenticator app")  # no recovery codes yet
     if form.validate_on_submit():
         try:
             codes = sessions.confirm_totp(person_id, secret, form.code.data or "")
