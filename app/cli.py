@@ -231,6 +231,32 @@ def report_command(month: str, lang: str, paper: str, out: str | None,
     click.echo(f"wrote {out} ({len(pdf):,} bytes)")
 
 
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+@clean_errors
+def backup_command(file: str) -> None:
+    """Write a consistent snapshot (database, books, keys, reports) to FILE, while running."""
+    from app.workflow.backup import backup
+
+    manifest = backup(Path(file))
+    click.echo(f"wrote {file}: {len(manifest['files'])} files ({manifest['database']}); "
+               "it holds the data key: keep it as safe as the server")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+@clean_errors
+def restore_command(file: str) -> None:
+    """Bring a fund back from FILE into this (empty) instance folder and database."""
+    from app.workflow.backup import restore
+
+    manifest = restore(Path(file))
+    click.echo(f"restored {len(manifest['files'])} files taken {manifest['taken_at']}; "
+               "run `carebooks check`")
+
+
 @main.command("demo")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the instance has books.")
 @with_appcontext
