@@ -26,7 +26,6 @@ from beancount import loader
 from beancount.core import data
 from beancount.parser import parser, printer
 
-from ledger import accounts as acc
 from ledger.accounts import FundSettings
 from ledger.entries import ID_KEY
 from ledger.errors import (BooksExist, BooksInvalid, DuplicateId, InvalidReference, LedgerError,
@@ -36,7 +35,7 @@ from ledger.files import FileIO, FileSig, FsyncFailed, atomic_write, fsync_dir, 
 from ledger.load import (Fallback, checked_apply, full_load, no_gc, parse_chunk,
                          read_snapshot, write_snapshot)
 from ledger.money import fmt, quantum, to_amount
-from ledger.seal import (Verification, first_day_after, month_path, next_month, seal_entries,
+from ledger.seal import (Verification, first_day_after, next_month, seal_entries,
                          verify_chain)
 from ledger.state import GENESIS, ZERO, BooksState, Seal, month_file, month_of
 from ledger.validate import check_entry, round_trip
@@ -106,6 +105,7 @@ class Books:
         self._main_key = ""
         self._hot: list[str] = []
         self._sealed_checked = 0.0
+        self._verified: tuple | None = None  # (file signatures, Verification)
         self._poisoned: str | None = None
         self.load_mode: str | None = None  # "snapshot" or "full": how the last cold load went
 
@@ -172,11 +172,21 @@ class Books:
             entries, _, _ = loader.load_string(content.decode(), filename=rel)
         return sorted(entries, key=data.entry_sortkey)
 
-    def verify(self) -> Verification:
-        """Recompute the seal chain from the files; name the first month that changed."""
+    def verify(self, *, fresh: bool = False) -> Verification:
+        """Recompute the seal chain from the files; name the first month that changed.
+
+        Hashing every sealed file costs a read of the whole books, so the answer is kept
+        while no file's inode, size or modification time has changed; `fresh` (what
+        `carebooks check` uses) always re-reads the bytes.
+        """
         with self._mutex, locked(self._lock_path, shared=True):
             self._refresh_locked(full=True)
             state = self._require_state()
+            key = (tuple((rel, sig.ino, sig.size, sig.mtime_ns)
+                         for rel, sig in sorted(self._sigs.items())),
+                   len(state.seals), len(state.misplaced))
+            if not fresh and self._verified is not None and self._verified[0] == key:
+                return self._verified[1]
             result = verify_chain(self.dir, state.seals)
             sealed = state.sealed_through
             stray = [(f, n, m) for f, n, m in state.misplaced if sealed and m <= sealed]
@@ -185,6 +195,7 @@ class Books:
                 result = Verification(False, sealed, m, [
                     f"{f}:{n} holds an entry dated in {m}, which is sealed; a sealed month's "
                     f"entries may only stand in {month_file(m)}"])
+            self._verified = (key, result)
             return result
 
     def reload(self) -> None:

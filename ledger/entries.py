@@ -183,7 +183,6 @@ def opening_balance(account: str, date: dt.date, amount: Decimal,
 
 # Characters a display name may hold: letters and combining marks of any script, digits,
 # spaces, and . , ' - &. Nothing that can close a string, start a line, or reorder text.
-_NAME_OK = {"L", "M", "N", "Zs"}
 _NAME_PUNCT = set(".,'-&")
 
 

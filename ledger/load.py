@@ -21,7 +21,6 @@ from beancount import loader
 from beancount.core import data
 from beancount.parser import booking, parser
 
-from ledger import accounts as acc
 from ledger.entries import ID_KEY
 from ledger.errors import BooksInvalid, SourceError
 from ledger.files import FileIO, atomic_write
@@ -139,8 +138,6 @@ def checked_apply(state: BooksState, entries: list) -> None:
         elif isinstance(entry, data.Balance):
             if entry.amount.currency != cur or entry.account not in state.opens:
                 raise Fallback("balance needs a full check")
-            if not acc.is_cash(entry.account) and entry.account.count(":") == 0:
-                raise Fallback("balance on a parent account")
             if state.balance(entry.account) != entry.amount.number or any(
                     a.startswith(entry.account + ":") for a in state.opens):
                 raise Fallback("balance assertion needs a full check")

@@ -64,7 +64,7 @@ def run_check() -> CheckReport:
         with money_lock():
             settled = settle()
         state = books().state
-        verification = books().verify()
+        verification = books().verify(fresh=True)
     except LedgerError as exc:
         report.problem(exc.message)
         return report

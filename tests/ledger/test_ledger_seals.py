@@ -230,3 +230,27 @@ def test_a_back_dated_hand_entry_cannot_change_a_sealed_month(books):
     result = books.verify()
     assert not result.ok, f"verify: {result}; January food is now " \
         f"{books.state.balance_at_end_of('Expenses:Aid:Food', '2026-01')}"
+
+
+def test_verify_reuses_its_answer_until_a_file_changes(books, monkeypatch):
+    import os
+
+    import ledger.books as books_module
+
+    books.post(entries.approval("R-2026-0042", 1, dt.date(2026, 1, 3), "rent", D("100"), "USD"))
+    seal(books, "2026-01", {BANK: D("1000.00")})
+    calls = []
+    real = books_module.verify_chain
+    monkeypatch.setattr(books_module, "verify_chain",
+                        lambda *a: calls.append(1) or real(*a))
+    assert books.verify().ok and books.verify().ok
+    assert len(calls) == 1  # the second answer came from the cache
+    jan = books.dir / "2026" / "2026-01.beancount"
+    data = jan.read_bytes()
+    stat = jan.stat()
+    jan.write_bytes(data.replace(b"100.00 USD", b"900.00 USD"))  # same size, same mtime:
+    os.utime(jan, ns=(stat.st_atime_ns, stat.st_mtime_ns))      # a careful tamperer
+    result = books.verify(fresh=True)  # what `carebooks check` asks for
+    assert not result.ok and result.first_bad_month == "2026-01"
+    jan.write_bytes(data)
+    os.utime(jan, ns=(stat.st_atime_ns, stat.st_mtime_ns))
