@@ -29,8 +29,8 @@ from beancount.parser import parser, printer
 from ledger.accounts import FundSettings
 from ledger.entries import ID_KEY
 from ledger.errors import (BooksExist, BooksInvalid, DuplicateId, InvalidReference, LedgerError,
-                           MonthNotOver, SealOutOfOrder, StatementMismatch, WriteFailed,
-                           WritesDisabled)
+                           MonthNotOver, SealOutOfOrder, SourceError, StatementMismatch,
+                           WriteFailed, WritesDisabled)
 from ledger.files import FileIO, FileSig, FsyncFailed, atomic_write, fsync_dir, locked
 from ledger.load import (Fallback, checked_apply, full_load, no_gc, parse_chunk,
                          read_snapshot, write_snapshot)
@@ -44,6 +44,8 @@ MAIN = "main.beancount"
 ACCOUNTS = "accounts.beancount"
 SEALS = "seals.beancount"
 META_DIR = ".carebooks"
+STOPPED = "writes-stopped"    # in META_DIR: present while writes are stopped, holds why
+RESUMED = "writes-resumed"    # in META_DIR: when writes were last resumed (ns since epoch)
 SEALED_CHECK_SECONDS = 1.0
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _HEADER = "; Carebooks books: {what}. The app only appends; see docs/ledger-format.md.\n"
@@ -107,6 +109,9 @@ class Books:
         self._sealed_checked = 0.0
         self._verified: tuple | None = None  # (file signatures, Verification)
         self._poisoned: str | None = None
+        self._poisoned_at = 0
+        self._stopped_path = meta / STOPPED
+        self._resumed_path = meta / RESUMED
         self.load_mode: str | None = None  # "snapshot" or "full": how the last cold load went
 
     @classmethod
@@ -199,11 +204,68 @@ class Books:
             return result
 
     def reload(self) -> None:
-        """Forget what is in memory and load the books again (clears a failed fsync)."""
+        """Forget what is in memory and load the books again (writes stay stopped)."""
         with self._mutex, locked(self._lock_path, shared=True):
-            self._poisoned = None
             self._cold_load()
         self._require_state()
+
+    def stopped(self) -> str | None:
+        """Why writes are stopped (in this process or, through the marker file, in any
+        process using these books), or None when they are not."""
+        if self._poisoned and not self._resumed_since(self._poisoned_at):
+            return self._poisoned
+        try:
+            return self._stopped_path.read_text(errors="replace").strip() or "unknown cause"
+        except FileNotFoundError:
+            return None
+
+    def resume(self) -> None:
+        """Lift a stop after an fsync failure, for every process; call it only once the
+        books have been checked against what should be in them.
+
+        The books are read again from disk and every file is fsynced again: if the device
+        still fails, writes stay stopped (WriteFailed). Processes that saw the failure
+        reload their books from disk before their next write.
+        """
+        with self._mutex, locked(self._lock_path):
+            self._cold_load()
+            self._require_state()
+            try:
+                for rel in [MAIN, *self._includes]:
+                    fd = os.open(self.dir / rel, os.O_RDONLY)
+                    try:
+                        self._io.fsync(fd)
+                    finally:
+                        os.close(fd)
+                for folder in {(self.dir / rel).parent for rel in self._includes} | {self.dir}:
+                    fsync_dir(folder, self._io)
+                atomic_write(self._resumed_path, str(time.time_ns()).encode(), self._io)
+                self._stopped_path.unlink(missing_ok=True)
+                fsync_dir(self._stopped_path.parent, self._io)
+            except OSError as exc:
+                raise WriteFailed(f"fsync still fails: {exc.strerror or exc}; writes stay "
+                                  "stopped (see docs/operations.md)") from exc
+            self._poisoned = None
+
+    def stop(self, reason: str) -> None:
+        """Stop writes in every process using these books until `resume`."""
+        with self._mutex:
+            self._poison(reason)
+
+    def _poison(self, reason: str) -> None:
+        """Stop writes here and, through the marker file, in every other process."""
+        self._poisoned, self._poisoned_at = reason, time.time_ns()
+        try:
+            with open(self._stopped_path, "w", encoding="utf-8") as f:
+                f.write(reason + "\n")
+        except OSError:
+            pass  # this process still refuses; the others learn from their own fsyncs
+
+    def _resumed_since(self, when: int) -> bool:
+        try:
+            return int(self._resumed_path.read_text() or 0) > when
+        except (FileNotFoundError, ValueError):
+            return False
 
     # --- writing ----------------------------------------------------------------------
 
@@ -292,9 +354,14 @@ class Books:
         return self._state
 
     def _check_writable(self) -> None:
-        if self._poisoned:
-            raise WritesDisabled(f"writes stopped: {self._poisoned}; run `carebooks check` "
-                                 "and reopen the books before writing again")
+        if self._poisoned and self._resumed_since(self._poisoned_at):
+            self._poisoned = None  # another process checked the books and lifted the stop
+            self._cold_load()
+            self._require_state()
+        reason = self.stopped()
+        if reason:
+            raise WritesDisabled(f"writes stopped: {reason}; nothing is written until "
+                                 "`carebooks check` passes (docs/operations.md)")
 
     def _read_main(self) -> tuple[bytes, list[str], dict]:
         content = self.main.read_bytes()
@@ -326,6 +393,7 @@ class Books:
                 contents[rel] = path.read_bytes()
                 sigs[rel] = FileSig.of(path, contents[rel])
             self._sigs = sigs
+            self._check_line_ends(contents)
             try:
                 self._state = self._fast_load(content, includes, options, contents)
                 self.load_mode = "snapshot"
@@ -339,6 +407,17 @@ class Books:
             self._error = BooksInvalid([])
             self._error.message = f"the books could not be read: {exc}"
             self._error.args = (self._error.message,)
+
+    def _check_line_ends(self, contents: dict[str, bytes]) -> None:
+        """A month file the app appends to always ends with a newline; one that does not
+        was cut in the middle of a write (Beancount would read the cut line as complete)."""
+        cut = [SourceError(str(self.dir / rel), c.count(b"\n") + 1,
+                           "the file ends in the middle of a line: a write was cut short; "
+                           "`carebooks check --repair` restores the entry from the outbox")
+               for rel, c in contents.items()
+               if c and not c.endswith(b"\n") and _MONTH.fullmatch(Path(rel).stem)]
+        if cut:
+            raise BooksInvalid(cut)
 
     def _fast_load(self, content: bytes, includes: list[str], options: dict,
                    contents: dict[str, bytes]) -> BooksState:
@@ -500,6 +579,8 @@ class Books:
             except OSError:
                 raise Fallback(f"{rel} cannot be read") from None
             tails.append((rel, content, 1, content))
+        if any(content and not content.endswith(b"\n") for _, _, _, content in tails):
+            raise Fallback("a file ends in the middle of a line")
         entries = []
         for rel, tail, first_line, _ in tails:
             entries.extend(parse_chunk(tail, rel, first_line, self._options))
@@ -527,13 +608,13 @@ class Books:
                     os.ftruncate(fd, before)
                     self._io.fsync(fd)
                 except OSError as again:
-                    self._poisoned = f"{rel} could not be put back after a failed write ({again})"
+                    self._poison(f"{rel} could not be put back after a failed write ({again})")
                 raise WriteFailed(f"write failed: {rel}: {exc.strerror or exc}; "
                                   "nothing was recorded") from exc
             try:
                 self._io.fsync(fd)
             except OSError as exc:
-                self._poisoned = f"fsync of {rel} failed ({exc.strerror or exc})"
+                self._poison(f"fsync of {rel} failed ({exc.strerror or exc})")
                 raise WriteFailed(f"fsync failed: {rel}: {exc.strerror or exc}; the entry may "
                                   "or may not be on disk; writes are stopped until the books "
                                   "are checked") from exc
@@ -562,7 +643,7 @@ class Books:
             content += f'include "{rel}"\n'.encode()
             atomic_write(self.main, content, self._io)
         except FsyncFailed as exc:
-            self._poisoned = f"fsync failed while starting {rel} ({exc.strerror})"
+            self._poison(f"fsync failed while starting {rel} ({exc.strerror})")
             raise WriteFailed(f"fsync failed: starting {rel}: {exc.strerror}; writes are "
                               "stopped until the books are checked") from exc
         except OSError as exc:

@@ -198,6 +198,6 @@ class WriteFailed(LedgerError):
 
 
 class WritesDisabled(LedgerError):
-    """An fsync failed earlier; no more writes until the books are checked and reopened."""
+    """An fsync failed earlier; no more writes until the books are checked and resumed."""
 
     rule = "writes-disabled"

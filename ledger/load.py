@@ -82,20 +82,22 @@ def full_load(main: Path) -> tuple[BooksState, list]:
 
 
 def torn_entries(entries: list) -> list[SourceError]:
-    """Entries the app wrote that lost their postings: a write cut short (a torn tail).
+    """Transactions with fewer than two postings: a write cut short (a torn tail).
 
     Beancount accepts a transaction with no postings, so a month file cut right after an
-    entry's metadata would load cleanly with that entry's money missing. Every entry the
-    app writes has at least two postings; one with fewer is reported, never counted.
+    entry's first line or its metadata would load cleanly with that entry's money
+    missing. Every entry the app writes has at least two postings; one with fewer is
+    reported, never counted.
     """
     out = []
     for entry in entries:
-        if (isinstance(entry, data.Transaction) and entry.meta and ID_KEY in entry.meta
-                and len(entry.postings) < 2):
-            out.append(SourceError(entry.meta.get("filename"), entry.meta.get("lineno"),
-                                   f"entry {entry.meta[ID_KEY]} has {len(entry.postings)} "
-                                   "posting(s): the file was cut in the middle of a write; "
-                                   "`carebooks check` restores it from the outbox"))
+        if isinstance(entry, data.Transaction) and len(entry.postings) < 2:
+            meta = entry.meta or {}
+            what = f"entry {meta[ID_KEY]}" if ID_KEY in meta else f"the entry of {entry.date}"
+            out.append(SourceError(meta.get("filename"), meta.get("lineno"),
+                                   f"{what} has {len(entry.postings)} posting(s): the file "
+                                   "was cut in the middle of a write; `carebooks check "
+                                   "--repair` restores it from the outbox"))
     return out
 
 

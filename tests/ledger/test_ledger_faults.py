@@ -2,7 +2,9 @@
 
 A full disk (ENOSPC) refuses the entry and leaves the file and the state as they were.
 A failed fsync (EIO) means the entry may or may not be on disk: the books stop taking
-writes until someone checks them and calls `reload()`.
+writes — in this process and, through a marker file, in every other one — until someone
+checks them and calls `resume()` (the PostgreSQL "fsyncgate" lesson: a later fsync that
+succeeds proves nothing about the write whose fsync failed).
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def test_fault_on_the_first_entry_of_a_new_month(faulty, fault):
             books.post(approval(code="R-2026-0043", date=dt.date(2026, 2, 3)))
 
 
-def test_failed_fsync_stops_writes_until_reload(faulty):
+def test_failed_fsync_stops_writes_until_resume(faulty):
     books, fio = faulty
     fio.fail_fsync = errno.EIO
     with pytest.raises(WriteFailed) as info:
@@ -125,7 +127,10 @@ def test_failed_fsync_stops_writes_until_reload(faulty):
     with pytest.raises(WritesDisabled):
         books.seal("2026-01", {"Assets:Fund:Bank": D("1000.00")}, today=dt.date(2026, 2, 1))
     assert "approve:R-2026-0043:1" not in books.state.ids
-    books.reload()
+    books.reload()  # reading the books again is not checking them
+    with pytest.raises(WritesDisabled):
+        books.post(approval(code="R-2026-0043"))
+    books.resume()
     # what reached the file is what the books now hold: the entry was written once
     assert_state_matches(books.state, full_view(books.main))
     assert not books.post(approval()).created
@@ -133,13 +138,36 @@ def test_failed_fsync_stops_writes_until_reload(faulty):
     assert full_view(books.main).ids["approve:R-2026-0042:1"] == 1
 
 
-def test_failed_fsync_poisons_only_the_books_object_that_saw_it(faulty, books):
-    """Poisoning is per Books object; another process keeps writing from what is on disk."""
+def test_failed_fsync_stops_every_process_until_one_resumes(faulty, books):
+    """Another process's fsync may well succeed, yet prove nothing about the lost write:
+    it stops too (through the marker file), and resumes when anyone lifts the stop."""
     faulty_books, fio = faulty
     fio.fail_fsync = errno.EIO
     with pytest.raises(WriteFailed):
         faulty_books.post(approval())
-    assert books.state.committed() == D("100.00")  # the entry did reach the file here
+    fio.fail_fsync = None
+    assert books.state.committed() == D("100.00")  # reading goes on
+    with pytest.raises(WritesDisabled) as stopped:
+        books.post(approval(code="R-2026-0043"))
+    assert "fsync of 2026/2026-01.beancount failed" in stopped.value.message
+    assert books.stopped() and faulty_books.stopped()
+    books.resume()
+    assert books.stopped() is None and faulty_books.stopped() is None
+    assert faulty_books.post(approval(code="R-2026-0044")).created  # reloaded first
     assert books.post(approval(code="R-2026-0043")).created
+    assert full_view(books.main).ids["approve:R-2026-0042:1"] == 1
+
+
+def test_resume_keeps_writes_stopped_while_fsync_still_fails(faulty):
+    books, fio = faulty
+    fio.fail_fsync = errno.EIO
+    with pytest.raises(WriteFailed):
+        books.post(approval())
+    with pytest.raises(WriteFailed) as info:
+        books.resume()
+    assert "writes stay stopped" in info.value.message
+    fio.fail_fsync = None
     with pytest.raises(WritesDisabled):
-        faulty_books.post(approval(code="R-2026-0044"))
+        books.post(approval(code="R-2026-0043"))
+    books.resume()
+    assert books.post(approval(code="R-2026-0043")).created
