@@ -290,12 +290,15 @@ def serve_command(port: int, host: str) -> None:
 
 
 @main.command("check")
+@click.option("--repair", is_flag=True,
+              help="Also cut a torn last entry and write back, from the outbox, every entry "
+                   "missing from the books (the cut bytes are kept in .carebooks/torn/).")
 @with_appcontext
-def check_command() -> None:
+def check_command(repair: bool) -> None:
     """Settle the outbox, cross-check database and books, verify the seal and audit chains."""
     from app.workflow.check import run_check
 
-    report = run_check()
+    report = run_check(repair=repair)
     click.echo(str(report))
     if not report.ok:
         sys.exit(1)

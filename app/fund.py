@@ -27,6 +27,12 @@ def books() -> Books:
     return ext["carebooks.books"]
 
 
+def forget_books() -> None:
+    """Drop this process's books; the next `books()` opens them from disk again."""
+    with _lock:
+        current_app.extensions["carebooks.books"] = None
+
+
 def aid_categories() -> list[str]:
     """The fund's aid categories (lowercase leaves of its open Expenses:Aid accounts)."""
     from ledger.accounts import AID_ROOT, category_of

@@ -1,7 +1,13 @@
 """`carebooks check`: settle the outbox, then prove the database and the books agree.
 
 Per request: approved, paid and outstanding; per donation: net, fee, refunded; codes in
-the books that the database does not know; totals; the seal chain; the audit chain.
+the books that the database does not know; outbox entries missing from the books;
+totals; the seal chain; the audit chain.
+
+The books are read again from disk first. If writes were stopped after a failed fsync,
+every file must fsync again before anything is settled, and the stop is lifted only when
+the check passes. `repair=True` (`carebooks check --repair`) also cuts a torn last entry
+that begins an outbox entry and writes back every outbox entry missing from the books.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from app.db import session_scope
 from app.fund import books
 from app.models import AidRequest, Donation, Outbox, Status
 from app.workflow import audit
+from app.fund import forget_books
+from app.workflow import repair as mend
 from app.workflow.outbox import money_lock, settle
-from ledger import LedgerError
+from ledger import BooksInvalid, LedgerError
 from ledger.accounts import AID_ROOT, CASH_ROOT, DONATION_ROOT, FEES
 
 ZERO = Decimal("0.00")
@@ -57,20 +65,62 @@ def expected_request(req: AidRequest) -> tuple[Decimal, Decimal, Decimal]:
     return ZERO, ZERO, ZERO
 
 
-def run_check() -> CheckReport:
+def run_check(*, repair: bool = False) -> CheckReport:
     """Settle pending outbox rows and cross-check the database against the books."""
     report = CheckReport()
     try:
         with money_lock():
+            stop = _reopen(report, repair)
+            if stop:
+                report.lines.append(f"writes were stopped: {stop}")
+                books().resume()  # every file fsyncs again, or this raises and nothing moves
             settled = settle()
-        state = books().state
-        verification = books().verify(fresh=True)
+            restored = mend.restore_missing() if repair else []
+            state = books().state
+            verification = books().verify(fresh=True)
+            _compare(report, state, verification, settled, restored)
+            if stop and not report.ok:
+                books().stop(f"{stop}; `carebooks check` still finds "
+                             f"{len(report.problems)} problem(s)")
+            elif stop:
+                report.lines.append("writes: resumed")
     except LedgerError as exc:
         report.problem(exc.message)
-        return report
+        if isinstance(exc, BooksInvalid) and not repair:
+            report.lines.append("hint: a torn last entry is cut and written again from the "
+                                "outbox by `carebooks check --repair` (docs/operations.md)")
+    return report
+
+
+def _reopen(report: CheckReport, repair: bool) -> str | None:
+    """Read the books again from disk (cutting torn tails if `repair`); return why writes
+    are stopped, or None."""
+    forget_books()
+    try:
+        return books().stopped()
+    except BooksInvalid as exc:
+        # what a crashed writer left is mended always; a done entry's piece only on request
+        cut = mend.mend_torn_tails(exc, mend.all_rows(pending_only=not repair))
+        if not cut:
+            raise
+        for t in cut:
+            report.lines.append(f"repair: cut a torn entry of {t.size} bytes at {t.filename}:"
+                                f"{t.lineno} (kept in {t.kept_at}); it is written again "
+                                "from the outbox")
+        return books().stopped()
+
+
+def _compare(report: CheckReport, state, verification, settled: int,
+             restored: list[str]) -> None:
+    """The cross-check proper: the database against the books' state."""
     if settled:
         report.lines.append(f"outbox: {settled} pending entr{'y' if settled == 1 else 'ies'} "
                             "settled")
+    for cid in restored:
+        report.lines.append(f"repair: {cid} written again from the outbox")
+    for row in mend.missing_done():
+        report.problem(f"outbox entry {row.carebooks_id} is marked done but is not in the "
+                       "books; `carebooks check --repair` writes it again")
     report.lines.append(f"books: {state.entry_count} entries; cash {state.cash()}, committed "
                         f"{state.committed()}, available {state.available()} {state.currency}")
     with session_scope() as session:
@@ -111,4 +161,3 @@ def run_check() -> CheckReport:
     report.lines.append(audit_line)
     if not audit_ok:
         report.problem(audit_line)
-    return report

@@ -3,7 +3,9 @@
 A state change that moves money commits, in one database transaction, an outbox row
 holding the exact entry text. The entry is then appended to the books (which fsync), and
 the row is marked done. `settle` finishes rows a crash left pending: an entry whose
-carebooks-id is already in the books is only marked done; one that is not is appended.
+carebooks-id is already in the books is only marked done; one that is not is appended; a
+torn piece of one at the end of a month file (its writer died mid-append) is cut off
+first and the whole entry written again (app/workflow/repair.py).
 
 All money-moving work runs under `money_lock`, an exclusive lock on a file in the books
 folder, so that the checks against the books and the append see the same state in
@@ -16,14 +18,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from beancount.core import data
-from beancount.parser import parser, printer
+from flask import current_app
+from beancount.parser import printer
 from sqlmodel import Session, select
 
 from app.db import session_scope
 from app.fund import books
 from app.models import Outbox, utcnow
 from app.workflow.errors import BooksRefused
-from ledger import EntryRefused, LedgerError
+from app.workflow.repair import mend_torn_tails, parsed
+from ledger import BooksInvalid, EntryRefused
 from ledger.files import locked
 
 
@@ -36,7 +40,7 @@ _FIELDS = {"cash-below-zero": "account", "account-not-open": "account", "currenc
 @contextmanager
 def money_lock():
     """Hold the fund-wide lock for one money-moving operation."""
-    path = Path(books().dir) / ".carebooks" / "money.lock"
+    path = Path(current_app.config["BOOKS_DIR"]) / ".carebooks" / "money.lock"
     with locked(path):
         yield
 
@@ -74,11 +78,15 @@ def settle() -> int:
     with session_scope() as session:
         pending = session.exec(select(Outbox).where(Outbox.status == "pending")
                                .order_by(Outbox.id)).all()
+    if not pending:
+        return 0
+    try:
+        books().state
+    except BooksInvalid as exc:
+        if not mend_torn_tails(exc, pending):
+            raise
     for row in pending:
-        entries, errors, _ = parser.parse_string(row.entry_text)
-        if errors or len(entries) != 1:
-            raise LedgerError(f"outbox row {row.id} ({row.carebooks_id}) does not parse")
-        books().post(entries[0])  # a no-op when the id is already in the books
+        books().post(parsed(row))  # a no-op when the id is already in the books
         with session_scope() as session:
             fresh = session.get(Outbox, row.id)
             fresh.status, fresh.done_at = "done", utcnow()
