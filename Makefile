@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export CAREBOOKS_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test install bench-books bench-report bench clean translations system-tools audit-deps
+.PHONY: run test install bench-books bench-report bench clean translations system-tools audit-deps soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ audit-deps: $(STAMP)
 
 bench-books: $(STAMP)
 	$(PY) bench/books.py
+
+# Crash injection at length: 1,000 SIGKILLs per database (SQLite, then PostgreSQL at
+# CAREBOOKS_TEST_DATABASE_URL or the local server), check after each; prints the counts.
+soak: $(STAMP)
+	$(PY) -m tests.fault.crashes --kills 1000
 
 bench-report: $(STAMP)
 	$(PY) bench/report.py --keep

@@ -1,0 +1,26 @@
+"""SIGKILL at seeded points of approve → pay → donate, on SQLite and PostgreSQL: after
+every kill the app recovers on its own, `check` passes, and every acknowledged operation
+is in the books exactly once (tests/fault/crashes.py holds the harness; `make soak` runs
+1,000 kills per database)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.fault.crashes import POINTS, prepare, run_lives
+
+KILLS = int(os.environ.get("CAREBOOKS_CRASH_KILLS", "200"))
+
+
+@pytest.mark.slow
+def test_two_hundred_kills_lose_nothing_and_write_nothing_twice(fund, tmp_path):
+    prepare(fund)
+    tally = run_lives(fund.app, fund.people, seed=7, kills=KILLS, workdir=tmp_path)
+    assert tally.killed >= KILLS
+    # every kind of kill point was hit, and the work went on between them
+    assert all(tally.kills[p] >= KILLS // 10 for p in POINTS), tally.kills
+    assert tally.torn_mended > 0 and tally.settled > 0, tally
+    for kind in ("submit", "approve", "pay", "donate"):
+        assert tally.acknowledged[kind] > 0, tally.acknowledged
