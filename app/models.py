@@ -320,3 +320,33 @@ class PublishedReport(SQLModel, table=True):
     seal_hash: str | None = Field(default=None, max_length=64)
     published_by: int = Field(foreign_key="person.id")
     published_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ImportedLine(SQLModel, table=True):
+    """A statement line already written to the books by an import, so that importing the
+    same file, or an overlapping one, adds nothing twice. The key is the source's own
+    transaction id, or a hash of date, amount and reference: nothing readable about the
+    person who paid is kept."""
+
+    __tablename__ = "imported_line"
+    __table_args__ = (UniqueConstraint("source", "line_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=16)                 # paypal | venmo | stripe | bank
+    line_key: str = Field(max_length=64)
+    file_sha256: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)                   # donation | payment
+    code: str = Field(max_length=16)                   # D-2026-0107 or R-2026-0042
+    carebooks_id: str = Field(max_length=64)
+    imported_by: int = Field(foreign_key="person.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ImportMapping(SQLModel, table=True):
+    """A bank CSV's saved column mapping (app.imports.bank.Mapping, as JSON)."""
+
+    __tablename__ = "import_mapping"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=40)
+    spec: str = Field(sa_column=Column(Text, nullable=False))
+    updated_by: int = Field(foreign_key="person.id")
+    updated_at: dt.datetime = Field(default_factory=utcnow)

@@ -232,31 +232,40 @@ def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -
     if date > today:
         raise InvalidInput(_("date: %(date)s is in the future", date=date), field="date")
     with money_step() as session:
-        req = _find(session, code, actor, lock=True)
-        authorize(req, Action.pay, actor)
-        outstanding = req.approved_amount - req.paid_amount
-        if amount > outstanding:
-            raise PolicyRefused(_("payment: %(amount)s is more than the %(left)s approved and "
-                                  "not yet paid", amount=fmt(amount, cur),
-                                  left=fmt(outstanding, cur)),
-                                code="exceeds_approved", field="amount")
-        seq = len(session.exec(select(Payment).where(Payment.request_id == req.id)).all()) + 1
-        entry = E.payment(code, seq, date, req.category, req.payout_method, account, amount,
-                          cur)
-        check_entry(entry)
-        session.add(Payment(request_id=req.id, seq=seq, amount=amount, account=account,
-                            date=date, treasurer_id=actor.id,
-                            carebooks_id=entry.meta["carebooks-id"]))
-        req.paid_amount += amount
-        transition(req, Action.pay, actor,
-                   Status.paid if req.paid_amount == req.approved_amount
-                   else Status.partially_paid)
-        enqueue(session, entry)
-        audit.record(session, actor.id, "request.pay", code, amount=str(amount),
-                     account=account, seq=seq, status_to=req.status)
-        session.flush()
+        req = pay_in(session, actor, code, amount, account, date)
         result = view(session, req, actor)
     return result
+
+
+def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account: str,
+           date: dt.date, *, check=check_entry) -> AidRequest:
+    """Record a payment inside the caller's money step (`check` tests the entry against
+    the books; an import passes one that counts the entries written before it)."""
+    cur = books().currency
+    req = _find(session, code, actor, lock=True)
+    authorize(req, Action.pay, actor)
+    outstanding = req.approved_amount - req.paid_amount
+    if amount > outstanding:
+        raise PolicyRefused(_("payment: %(amount)s is more than the %(left)s approved and "
+                              "not yet paid", amount=fmt(amount, cur),
+                              left=fmt(outstanding, cur)),
+                            code="exceeds_approved", field="amount")
+    seq = len(session.exec(select(Payment).where(Payment.request_id == req.id)).all()) + 1
+    entry = E.payment(code, seq, date, req.category, req.payout_method, account, amount,
+                      cur)
+    check(entry)
+    session.add(Payment(request_id=req.id, seq=seq, amount=amount, account=account,
+                        date=date, treasurer_id=actor.id,
+                        carebooks_id=entry.meta["carebooks-id"]))
+    req.paid_amount += amount
+    transition(req, Action.pay, actor,
+               Status.paid if req.paid_amount == req.approved_amount
+               else Status.partially_paid)
+    enqueue(session, entry)
+    audit.record(session, actor.id, "request.pay", code, amount=str(amount),
+                 account=account, seq=seq, status_to=req.status)
+    session.flush()
+    return req
 
 
 def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -> dict:

@@ -1,0 +1,327 @@
+"""Importing a statement file (PayPal, Venmo, Stripe, a bank CSV): a preview of what it
+would add, what it already holds and what cannot be read; then one confirmation that
+writes every donation (and every payment the treasurer matched) in one money step — all
+of it, or nothing.
+
+Nothing about the people in the file is kept: a donor's name only with the file's consent
+column, through `safe_display_name`; the dedup record holds the source's transaction id
+or a hash of date, amount and reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlmodel import Session, select
+
+from app.db import session_scope
+from app.fund import books, donation_categories
+from app.imports import (DONATION, FORMATS, OUTGOING, SKIP, FormatRefused, Mapping,
+                         MappingInvalid, RowError, StatementLine, donation_entry, importer)
+from app.models import (AidRequest, Donation, ImportedLine, ImportMapping, Payment, Person,
+                        Status, utcnow)
+from app.workflow import audit, inputs
+from app.workflow.errors import BooksRefused, Conflict, InvalidInput
+from app.workflow.outbox import enqueue, money_step
+from app.workflow.requests import next_code, pay_in
+from ledger import EntryRefused
+from ledger import entries as E
+from ledger.state import BooksState
+from ledger.validate import check_entry, round_trip
+
+MAPPING_NAME_MAX = 40
+
+
+@dataclass
+class Plan:
+    """What a file would do to the books, worked out without writing anything."""
+
+    fmt: str
+    account: str
+    category: str
+    file_sha256: str
+    donations: list[StatementLine] = field(default_factory=list)
+    outgoing: list[tuple[StatementLine, list[dict]]] = field(default_factory=list)
+    duplicates: list[tuple[StatementLine, str]] = field(default_factory=list)
+    skipped: list[StatementLine] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    def view(self) -> dict:
+        """The preview as pages, the CLI and tests show it (with its digest)."""
+        cur = books().currency
+        gross = sum((d.amount for d in self.donations), Decimal("0.00"))
+        fees = sum((d.fee for d in self.donations), Decimal("0.00"))
+        out = {
+            "format": self.fmt, "account": self.account, "category": self.category,
+            "file_sha256": self.file_sha256, "currency": cur,
+            "add": [{"row": d.row, "date": d.date.isoformat(), "amount": str(d.amount),
+                     "fee": str(d.fee), "net": str(d.net),
+                     "donor": d.name if d.consent and d.name else E.ANONYMOUS}
+                    for d in self.donations],
+            "outgoing": [{"row": o.row, "date": o.date.isoformat(), "amount": str(-o.amount),
+                          "candidates": cands} for o, cands in self.outgoing],
+            "duplicates": [{"row": d.row, "date": d.date.isoformat(), "amount": str(d.amount),
+                            "of": of} for d, of in self.duplicates],
+            "skipped": [{"row": s.row, "date": s.date.isoformat(), "amount": str(s.amount),
+                         "reason": s.note} for s in self.skipped],
+            "errors": [{"row": e.row, "reason": e.reason} for e in self.errors],
+            "totals": {"donations": len(self.donations), "gross": str(gross),
+                       "fees": str(fees), "net": str(gross - fees)},
+        }
+        out["digest"] = hashlib.sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()
+        return out
+
+
+# --- saved bank mappings -------------------------------------------------------------
+
+
+def save_mapping(actor: Person, name: str, spec: dict) -> dict:
+    """Create or replace the bank column mapping called `name`."""
+    name = inputs.text(name, "name", max_len=MAPPING_NAME_MAX)
+    if not name.replace("-", "").replace("_", "").isalnum() or not name.isascii():
+        raise InvalidInput(_("name: letters, digits, - and _ only"), field="name")
+    try:
+        mapping = Mapping.from_dict(spec)
+    except (MappingInvalid, TypeError) as exc:
+        raise InvalidInput(getattr(exc, "message", str(exc)), field="mapping") from None
+    with session_scope() as session:
+        row = session.exec(select(ImportMapping).where(ImportMapping.name == name)).first()
+        if row is None:
+            row = ImportMapping(name=name, spec=mapping.to_json(), updated_by=actor.id)
+            session.add(row)
+        else:
+            row.spec, row.updated_by, row.updated_at = mapping.to_json(), actor.id, utcnow()
+        audit.record(session, actor.id, "import.mapping_saved", name)
+    return {"name": name, **json.loads(mapping.to_json())}
+
+
+def mapping_names() -> list[str]:
+    """The saved bank mappings, by name."""
+    with session_scope() as session:
+        return sorted(m.name for m in session.exec(select(ImportMapping)))
+
+
+def get_mapping(name: str | None) -> Mapping:
+    """A saved bank mapping, or InvalidInput naming the field."""
+    if not name:
+        raise InvalidInput(_("mapping: a bank CSV needs a saved column mapping (carebooks "
+                             "import-mapping NAME ...)"), field="mapping")
+    with session_scope() as session:
+        row = session.exec(select(ImportMapping).where(ImportMapping.name == name)).first()
+    if row is None:
+        raise InvalidInput(_("mapping: no saved mapping called %(name)s", name=repr(name[:40])),
+                           field="mapping")
+    return Mapping.from_dict(json.loads(row.spec))
+
+
+# --- preview and confirm -------------------------------------------------------------
+
+
+def preview(actor: Person, data: bytes, fmt: str, *, mapping: str | None = None,
+            account: str | None = None, category: str = "individual") -> dict:
+    """What importing `data` would add, what it duplicates, what cannot be read; writes
+    nothing."""
+    with session_scope() as session:
+        return _plan(session, actor, data, fmt, mapping, account, category).view()
+
+
+def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
+            mapping: str | None = None, account: str | None = None,
+            category: str = "individual", matches: dict[int, str] | None = None) -> dict:
+    """Write what the preview showed (its `digest` proves nothing changed since): every
+    donation, and a payment for each outgoing row matched to a request — or nothing."""
+    matches = _check_matches(matches or {})
+    cur = books().currency
+    with money_step() as session:
+        plan = _plan(session, actor, data, fmt, mapping, account, category)
+        if plan.errors:
+            first = plan.errors[0]
+            raise InvalidInput(_("row %(row)s: %(reason)s; %(count)s row(s) cannot be read, "
+                                 "so nothing was written", row=first.row, reason=first.reason,
+                                 count=len(plan.errors)), field="file")
+        if plan.view()["digest"] != digest:
+            raise Conflict(_("the file, the books or the requests changed since the preview; "
+                             "nothing was written: preview it again"), field="file")
+        outgoing = {line.row: (line, {c["code"] for c in cands}) for line, cands in plan.outgoing}
+        for row, code in matches.items():
+            if row not in outgoing:
+                raise InvalidInput(_("match: row %(row)s is not a payment sent in this file",
+                                     row=row), field="match")
+            if code not in outgoing[row][1]:
+                raise InvalidInput(_("match: %(code)s is not a request row %(row)s can pay",
+                                     code=code, row=row), field="match")
+        if not plan.donations and not matches:
+            return {"added": 0, "codes": [], "paid": [], "duplicates": len(plan.duplicates)}
+        state = books().state.copy()
+
+        def check(entry) -> None:
+            _check_in(state, entry)
+
+        codes = []
+        for line in plan.donations:
+            code = next_code(session, "D", line.date.year)
+            entry = donation_entry(line, code, plan.account, plan.category)
+            check(entry)
+            session.add(Donation(code=code, date=line.date, amount=line.amount, fee=line.fee,
+                                 account=plan.account, category=plan.category,
+                                 donor_name=line.name if line.consent else None,
+                                 donor_consents_public=line.consent, recorded_by=actor.id))
+            enqueue(session, entry)
+            session.add(_record(plan, line, "donation", code, entry, actor))
+            audit.record(session, actor.id, "donation.recorded", code, amount=str(line.amount),
+                         fee=str(line.fee), account=plan.account, via=f"import:{plan.fmt}")
+            codes.append(code)
+        paid = []
+        for row, code in sorted(matches.items()):
+            line = outgoing[row][0]
+            req = pay_in(session, actor, code, -line.amount, plan.account, line.date,
+                         check=check)
+            cid = _payments(session, req.id)[0].carebooks_id
+            session.add(_record(plan, line, "payment", code, None, actor, cid=cid))
+            paid.append({"row": row, "code": code, "amount": str(-line.amount)})
+        audit.record(session, actor.id, "import.confirmed", plan.fmt,
+                     file_sha256=plan.file_sha256, donations=len(codes), payments=len(paid),
+                     duplicates=len(plan.duplicates), gross=plan.view()["totals"]["gross"],
+                     currency=cur)
+        session.flush()
+    return {"added": len(codes), "codes": codes, "paid": paid,
+            "duplicates": len(plan.duplicates)}
+
+
+def _payments(session: Session, request_id: int) -> list[Payment]:
+    return session.exec(select(Payment).where(Payment.request_id == request_id)
+                        .order_by(Payment.seq.desc())).all()
+
+
+def _record(plan: Plan, line: StatementLine, kind: str, code: str, entry, actor: Person,
+            cid: str | None = None) -> ImportedLine:
+    return ImportedLine(source=plan.fmt, line_key=line.key, file_sha256=plan.file_sha256,
+                        kind=kind, code=code, carebooks_id=cid or entry.meta[E.ID_KEY],
+                        imported_by=actor.id)
+
+
+def _check_matches(matches: dict) -> dict[int, str]:
+    out = {}
+    for row, code in matches.items():
+        try:
+            number = int(row)
+        except (TypeError, ValueError):
+            raise InvalidInput(_("match: %(row)s is not a row number", row=repr(str(row)[:20])),
+                               field="match") from None
+        if not isinstance(code, str) or not E.REQUEST_CODE.fullmatch(code):
+            raise InvalidInput(_("match: %(code)s is not a request code like R-2026-0042",
+                                 code=repr(str(code)[:20])), field="match")
+        out[number] = code
+    return out
+
+
+def _check_in(state: BooksState, entry) -> None:
+    """Check `entry` against `state` as the books would, then count it in."""
+    try:
+        check_entry(state, entry, dt.date.today())
+        round_trip(entry)
+    except EntryRefused as exc:
+        raise BooksRefused(exc.message, code=exc.rule.replace("-", "_"),
+                           field="file") from exc
+    state.apply(entry)
+
+
+def importer_for(fmt: str, mapping: str | None, account: str | None, category: str):
+    fmt = inputs.choice(fmt, FORMATS, "format")
+    cash = books().state.cash_accounts()
+    if account not in (None, ""):
+        account = inputs.choice(account, cash, "account")
+    category = inputs.choice(category or "individual", donation_categories(), "category")
+    try:
+        imp = importer(fmt, mapping=get_mapping(mapping) if fmt == "bank" else None,
+                       account=account or None, category=category, currency=books().currency)
+    except MappingInvalid as exc:
+        raise InvalidInput(exc.message, field="mapping") from None
+    if imp.cash_account not in cash:
+        raise InvalidInput(_("account: %(account)s is not open in the books; choose one of "
+                             "%(options)s", account=imp.cash_account, options=", ".join(cash)),
+                           field="account")
+    return imp
+
+
+def _plan(session: Session, actor: Person, data: bytes, fmt: str, mapping: str | None,
+          account: str | None, category: str) -> Plan:
+    if not isinstance(data, bytes | bytearray):
+        raise InvalidInput(_("file: required, a CSV file"), field="file")
+    imp = importer_for(fmt, mapping, account, category)
+    try:
+        parsed = imp.parse(bytes(data))
+    except FormatRefused as exc:
+        raise InvalidInput(exc.message, field="file") from None
+    plan = Plan(fmt, imp.cash_account, imp.category, hashlib.sha256(data).hexdigest(),
+                errors=list(parsed.errors))
+    keys = [line.key for line in parsed.lines]
+    done = {r.line_key: r.code for r in session.exec(
+        select(ImportedLine).where(ImportedLine.source == imp.fmt,
+                                   ImportedLine.line_key.in_(keys)))} if keys else {}
+    first_row: dict[str, int] = {}
+    state = books().state.copy()
+    for line in parsed.lines:
+        if line.kind == SKIP:
+            plan.skipped.append(line)
+            continue
+        if line.key in done:
+            plan.duplicates.append((line, done[line.key]))
+            continue
+        if line.key in first_row:
+            plan.duplicates.append((line, _("row %(row)s", row=first_row[line.key])))
+            continue
+        first_row[line.key] = line.row
+        if line.kind == OUTGOING:
+            plan.outgoing.append((line, []))
+            continue
+        try:
+            if line.consent and line.name:
+                E.safe_display_name(line.name)
+            _check_in(state, donation_entry(line, f"D-{line.date.year}-9{line.row:05d}",
+                                            plan.account, plan.category))
+        except EntryRefused as exc:
+            plan.errors.append(RowError(line.row, exc.message))
+        except BooksRefused as exc:
+            plan.errors.append(RowError(line.row, exc.message))
+        else:
+            plan.donations.append(line)
+    plan.errors.sort(key=lambda e: e.row)
+    if plan.outgoing:
+        plan.outgoing = [(line, _candidates(session, actor, -line.amount, imp.fmt))
+                         for line, _none in plan.outgoing]
+    return plan
+
+
+_METHOD = {"paypal": "paypal", "venmo": "venmo", "bank": "bank", "stripe": "bank"}
+
+
+def _candidates(session: Session, actor: Person, amount: Decimal, fmt: str) -> list[dict]:
+    """Approved requests this payment could settle: outstanding at least `amount`, the
+    closest amount first, then those asking to be paid this way, then the soonest needed."""
+    rows = session.exec(select(AidRequest).where(
+        AidRequest.status.in_([Status.approved.value, Status.partially_paid.value]))).all()
+    found = []
+    for req in rows:
+        left = req.approved_amount - req.paid_amount
+        if left >= amount and req.member_id != actor.id:
+            found.append((left - amount, req.payout_method != _METHOD[fmt], req.needed_by,
+                          req.code, left, req.category))
+    found.sort()
+    return [{"code": code, "outstanding": str(left), "category": category}
+            for _d, _m, _n, code, left, category in found[:5]]
+
+
+def imported_codes(source: str, keys: list[str]) -> dict[str, str]:
+    """The books' carebooks-id for each line key already imported from `source`."""
+    if not keys:
+        return {}
+    with session_scope() as session:
+        return {r.line_key: r.carebooks_id for r in session.exec(
+            select(ImportedLine).where(ImportedLine.source == source,
+                                       ImportedLine.line_key.in_(keys)))}
