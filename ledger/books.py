@@ -610,7 +610,7 @@ class Books:
                 except OSError as again:
                     self._poison(f"{rel} could not be put back after a failed write ({again})")
                 raise WriteFailed(f"write failed: {rel}: {exc.strerror or exc}; "
-                                  "nothing was recorded") from exc
+                                  "the books are as they were") from exc
             try:
                 self._io.fsync(fd)
             except OSError as exc:
@@ -648,7 +648,7 @@ class Books:
                               "stopped until the books are checked") from exc
         except OSError as exc:
             raise WriteFailed(f"write failed: starting {rel}: {exc.strerror or exc}; "
-                              "nothing was recorded") from exc
+                              "the books are as they were") from exc
         self._sigs[MAIN] = FileSig.of(self.main, content)
         self._sigs[rel] = FileSig.of(path, path.read_bytes())
         self._includes.append(rel)

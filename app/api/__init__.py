@@ -23,7 +23,8 @@ class MalformedJSON(wf.WorkflowError):
 
 STATUS: dict = {MalformedJSON: 400, wf.InvalidInput: 422, wf.NotFound: 404, wf.Unauthenticated: 401,
           wf.Forbidden: 403, wf.IllegalTransition: 409, wf.Conflict: 409,
-          wf.PolicyRefused: 422, wf.BooksRefused: 422}
+          wf.PolicyRefused: 422, wf.BooksRefused: 422, wf.BooksUnavailable: 503,
+          wf.SavedNotInBooks: 503}
 
 
 def error_response(code: str, message: str, status: int, field: str | None = None):

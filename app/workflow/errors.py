@@ -62,3 +62,17 @@ class BooksRefused(WorkflowError):
     """The books refuse the entry this would write (the ledger's rule is the code)."""
 
     code = "books"
+
+
+class BooksUnavailable(WorkflowError):
+    """The books cannot be written now (a full disk, a failed fsync, a torn file); nothing
+    was changed. `code` is the ledger's rule."""
+
+    code = "books_unavailable"
+
+
+class SavedNotInBooks(WorkflowError):
+    """The change was saved, but its entry could not be written to the books yet: it waits
+    in the outbox and is written when the books can take it. Not to be repeated."""
+
+    code = "saved_not_in_books"

@@ -25,9 +25,9 @@ from sqlmodel import Session, select
 from app.db import session_scope
 from app.fund import books
 from app.models import Outbox, utcnow
-from app.workflow.errors import BooksRefused
+from app.workflow.errors import BooksRefused, BooksUnavailable, SavedNotInBooks
 from app.workflow.repair import mend_torn_tails, parsed
-from ledger import BooksInvalid, EntryRefused
+from ledger import BooksInvalid, EntryRefused, LedgerError
 from ledger.files import locked
 
 
@@ -49,21 +49,41 @@ def money_lock():
 def money_step():
     """One money-moving step: under the money lock, settle what a crash left, give the
     caller a database session (committed when the block ends), then append its outbox
-    entries to the books."""
+    entries to the books.
+
+    If the books cannot be written before the step (a full disk, writes stopped after a
+    failed fsync), nothing changes: BooksUnavailable. If they cannot be written after the
+    commit, the change stands and its entry waits in the outbox: SavedNotInBooks, which
+    says so, so that nobody does it twice.
+    """
     with money_lock():
-        settle()
+        try:
+            settle()
+        except LedgerError as exc:
+            raise BooksUnavailable(f"{exc.message} — nothing was changed",
+                                   code=exc.rule.replace("-", "_")) from exc
         with session_scope() as session:
             yield session
-        settle()
+        try:
+            settle()
+        except LedgerError as exc:
+            raise SavedNotInBooks(
+                f"saved, but not yet in the books ({exc.message}). The entry waits in the "
+                "outbox and is written as soon as the books can take it (`carebooks "
+                "check`); do not do this again") from exc
 
 
 def check_entry(entry: data.Transaction) -> None:
-    """Raise BooksRefused if the books would refuse `entry` (nothing is written)."""
+    """Raise BooksRefused if the books would refuse `entry`, BooksUnavailable if they
+    cannot be written now (nothing is written either way)."""
     try:
         books().check(entry)
     except EntryRefused as exc:
         raise BooksRefused(exc.message, code=exc.rule.replace("-", "_"),
                            field=getattr(exc, "field", None) or _FIELDS.get(exc.rule)) from exc
+    except LedgerError as exc:
+        raise BooksUnavailable(f"{exc.message} — nothing was changed",
+                               code=exc.rule.replace("-", "_")) from exc
 
 
 def enqueue(session: Session, entry: data.Transaction) -> Outbox:
