@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from app.models import Person, Role
 from app.workflow.errors import Unauthenticated, WorkflowError
+from ledger import LedgerError
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -151,6 +152,16 @@ def init_app(app: Flask) -> None:
             return workflow_error_response(exc)
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
         return render_template("error.html", message=exc.message, status=status), status
+
+    @app.errorhandler(LedgerError)
+    def _books_down(exc: LedgerError):
+        """The books cannot be read or written (a torn file, a full disk, writes stopped):
+        say so plainly, with the ledger's own words, instead of a crash page."""
+        from app.api import _ledger_error
+
+        if request.path.startswith("/api/"):
+            return _ledger_error(exc)
+        return render_template("error.html", message=exc.message, status=503), 503
 
     for code in (403, 404, 405, 413):
         app.register_error_handler(code, _http_error)
