@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -78,3 +79,54 @@ def test_many_payments_race_never_overpay(fund):
     with fund.ctx():
         from app.fund import books
         assert books().state.outstanding(code) == Decimal("100.00")
+
+
+# --- 32 at once, over HTTP (issue 7) --------------------------------------------------
+
+def _storm(fund, n, who, method, path, body, **headers):
+    """`n` threads send the same request at the same moment; return (status, json) each."""
+    barrier = threading.Barrier(n)
+    out = [None] * n
+
+    def run(i):
+        barrier.wait()
+        out[i] = fund.api(who, method, path, json=body, **headers)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return out
+
+
+def test_32_identical_posts_with_one_idempotency_key_write_one_entry(fund):
+    body = {"amount": "64.00", "account": "Assets:Fund:Bank", "category": "individual",
+            "date": dt.date.today().isoformat(), "donor_consents_public": False}
+    out = _storm(fund, 32, "treasurer", "POST", "/donations", body,
+                 **{"Idempotency-Key": "storm-1"})
+    statuses = sorted(s for s, _ in out)
+    assert set(statuses) <= {201, 409}, statuses  # 409: the first is still being processed
+    created = [b for s, b in out if s == 201]
+    assert created and all(b == created[0] for b in created)  # one answer, replayed
+    assert len(_ids(fund, "donation:")) == 1
+    with fund.ctx():
+        from app.fund import books
+        assert books().state.balance("Assets:Fund:Bank") == Decimal("5064.00")
+    status, again = fund.api("treasurer", "POST", "/donations", json=body,
+                             **{"Idempotency-Key": "storm-1"})
+    assert status == 201 and again == created[0]
+
+
+def test_32_concurrent_approvals_of_one_request_have_one_effect(fund):
+    code = ask(fund, amount="180.00")
+    out = _storm(fund, 32, "treasurer", "POST", f"/requests/{code}/approve", {})
+    ok = [b for s, b in out if s == 200]
+    assert len(ok) == 1, sorted(s for s, _ in out)
+    assert {s for s, _ in out} <= {200, 409}
+    assert all(b["error"]["code"] in ("illegal_transition", "conflict")
+               for s, b in out if s == 409)
+    assert _ids(fund, f"approve:{code}") == [f"approve:{code}:1"]
+    with fund.ctx():
+        from app.fund import books
+        assert books().state.outstanding(code) == Decimal("180.00")
