@@ -24,3 +24,12 @@ def test_two_hundred_kills_lose_nothing_and_write_nothing_twice(fund, tmp_path):
     assert tally.torn_mended > 0 and tally.settled > 0, tally
     for kind in ("submit", "approve", "pay", "donate"):
         assert tally.acknowledged[kind] > 0, tally.acknowledged
+    # and the command line, in a process of its own view, agrees
+    from click.testing import CliRunner
+
+    from app.cli import main as cli
+
+    result = CliRunner().invoke(cli, ["check"], env={
+        "CAREBOOKS_INSTANCE": fund.app.instance_path,
+        "DATABASE_URL": fund.app.config["DATABASE_URL"]})
+    assert result.exit_code == 0 and "check: OK" in result.output, result.output
