@@ -285,6 +285,12 @@ def serve_command(port: int, host: str) -> None:
     from werkzeug.serving import run_simple
 
     app = create_app()
+    from app.workflow.outbox import recover_on_start
+
+    with app.app_context():
+        said = recover_on_start()
+    if said:
+        click.echo(said, err=True)
     click.echo(f"Carebooks: http://{host}:{port}/")
     run_simple(host, port, app, use_reloader=False, threaded=True)
 

@@ -111,3 +111,15 @@ def settle() -> int:
             fresh = session.get(Outbox, row.id)
             fresh.status, fresh.done_at = "done", utcnow()
     return len(pending)
+
+
+def recover_on_start() -> str:
+    """What a starting server does first (DESIGN.md §5): settle what a crash left pending,
+    mending a torn last entry of a pending one. Never raises: a problem it cannot mend is
+    returned (and logged by the caller); reads go on and writes refuse until `check`."""
+    try:
+        with money_lock():
+            n = settle()
+    except LedgerError as exc:
+        return f"recovery: {exc.message}; run `carebooks check` (docs/operations.md)"
+    return f"recovery: {n} pending entr{'y' if n == 1 else 'ies'} settled" if n else ""

@@ -97,3 +97,25 @@ def test_a_cut_that_is_not_the_apps_own_write_is_left_for_a_person(fund):
     assert not report.ok
     assert path.read_bytes().endswith(b"typed by hand")
     path.write_bytes(whole)
+
+
+def test_a_starting_server_settles_and_mends_a_crashed_write(fund):
+    """Killed mid-append: the row is pending and the file torn; the next start mends it."""
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from app.models import Outbox
+    from app.workflow.outbox import recover_on_start
+
+    path, whole, pay_id = _paid(fund)
+    path.write_bytes(whole[:-40])
+    with fund.ctx(), session_scope() as session:
+        row = session.exec(select(Outbox).where(Outbox.carebooks_id == pay_id)).one()
+        row.status = "pending"  # as if the writer died before marking it done
+    with fund.ctx():
+        from app.fund import forget_books
+
+        forget_books()
+        assert recover_on_start() == "recovery: 1 pending entry settled"
+        assert recover_on_start() == ""
+    assert path.read_bytes() == whole
