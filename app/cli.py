@@ -364,3 +364,185 @@ def purge_command(days: int | None) -> None:
     click.echo(f"purged after {done['days']} days: {done['requests']} stor"
                f"{'y' if done['requests'] == 1 else 'ies'}, {done['notes']} note(s), "
                f"{done['donor_names']} donor name(s), {done['replays']} replayed answer(s)")
+
+
+# --- imports and reconciliation (docs/import.md) -------------------------------------------
+
+IMPORT_FORMATS = ["paypal", "venmo", "stripe", "bank"]
+
+
+def _treasurer(email: str):
+    from app.models import Role
+    from app.workflow.errors import Forbidden
+    from app.workflow.people import person_by_email
+
+    actor = person_by_email(email)
+    if not actor.has(Role.treasurer):
+        raise Forbidden(f"{email} is not a treasurer")
+    return actor
+
+
+def _print_preview(p: dict) -> None:
+    cur = p["currency"]
+    click.echo(f"{p['format']} file {p['file_sha256'][:12]} into {p['account']} "
+               f"({p['category']})")
+    click.echo(f"to add: {len(p['add'])} donation(s), gross {p['totals']['gross']} {cur}, "
+               f"fees {p['totals']['fees']} {cur}")
+    for d in p["add"]:
+        click.echo(f"  row {d['row']:>4}  {d['date']}  {d['amount']:>12}  fee {d['fee']:>8}  "
+                   f"{d['donor']}")
+    if p["outgoing"]:
+        click.echo(f"payments sent: {len(p['outgoing'])} (written only with --match ROW=CODE)")
+        for o in p["outgoing"]:
+            cands = ", ".join(f"{c['code']} ({c['outstanding']} left)" for c in o["candidates"])
+            click.echo(f"  row {o['row']:>4}  {o['date']}  {o['amount']:>12}  "
+                       f"{'could pay: ' + cands if cands else 'no approved request fits'}")
+    if p["duplicates"]:
+        click.echo(f"already in the books: {len(p['duplicates'])}")
+        for d in p["duplicates"]:
+            click.echo(f"  row {d['row']:>4}  {d['date']}  {d['amount']:>12}  = {d['of']}")
+    if p["skipped"]:
+        click.echo(f"not imported: {len(p['skipped'])}")
+        for s in p["skipped"]:
+            click.echo(f"  row {s['row']:>4}  {s['date']}  {s['amount']:>12}  {s['reason']}")
+    if p["errors"]:
+        click.echo(f"cannot be read: {len(p['errors'])}")
+        for e in p["errors"]:
+            click.echo(f"  row {e['row']:>4}  {e['reason']}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(IMPORT_FORMATS))
+@click.option("--mapping", help="A bank CSV's saved column mapping (see import-mapping).")
+@click.option("--account", help="The cash account (default: the format's, e.g. "
+              "Assets:Fund:PayPal; Stripe and bank: Assets:Fund:Bank).")
+@click.option("--category", default="individual", show_default=True,
+              help="The donation category of the incoming payments.")
+@click.option("--match", "matches", multiple=True, metavar="ROW=CODE",
+              help="Record the payment sent on ROW as paying request CODE; repeat.")
+@click.option("--dry-run", is_flag=True, help="Show the preview only; write nothing.")
+@click.option("--yes", is_flag=True, help="Write without asking (for scripts).")
+@click.option("--as", "actor_email", required=True, help="The treasurer importing.")
+@with_appcontext
+@clean_errors
+def import_command(file: str, fmt: str, mapping: str | None, account: str | None,
+                   category: str, matches: tuple[str, ...], dry_run: bool, yes: bool,
+                   actor_email: str) -> None:
+    """Import a PayPal, Venmo, Stripe or bank CSV: preview, then write it all or nothing."""
+    from app.workflow import imports
+    from app.workflow.errors import InvalidInput
+
+    actor = _treasurer(actor_email)
+    chosen = {}
+    for item in matches:
+        row, sep, code = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--match {item!r}: write ROW=CODE, e.g. 5=R-2026-0042",
+                               field="match")
+        chosen[row.strip()] = code.strip()
+    data = Path(file).read_bytes()
+    options = {"mapping": mapping, "account": account, "category": category}
+    shown = imports.preview(actor, data, fmt, **options)
+    _print_preview(shown)
+    if shown["errors"]:
+        _fail(f"{len(shown['errors'])} row(s) cannot be read; nothing was written")
+    if dry_run:
+        click.echo("dry run: nothing was written")
+        return
+    if not shown["add"] and not chosen:
+        click.echo("nothing new to add")
+        return
+    if not yes:
+        click.confirm(f"Write {len(shown['add'])} donation(s) and {len(chosen)} payment(s) "
+                      "to the books?", abort=True)
+    done = imports.confirm(actor, data, fmt, digest=shown["digest"], matches=chosen, **options)
+    click.echo(f"added {done['added']} donation(s)"
+               + (f": {done['codes'][0]} to {done['codes'][-1]}" if done["codes"] else ""))
+    for p in done["paid"]:
+        click.echo(f"paid {p['code']} {p['amount']} (row {p['row']})")
+
+
+@main.command("import-mapping")
+@click.argument("name")
+@click.option("--from-file", "from_file", type=click.Path(exists=True, dir_okay=False),
+              help="A JSON file with the fields below (tests/data/bank-mapping.json).")
+@click.option("--date", "date_col", help="The date column.")
+@click.option("--amount", "amount_col", help="The signed amount column.")
+@click.option("--description", "description_col", help="The description column.")
+@click.option("--reference", "reference_col", help="The reference column.")
+@click.option("--id", "id_col", help="The bank's own transaction id column, if any.")
+@click.option("--name", "name_col", help="The payer's name column (kept only with consent).")
+@click.option("--consent", "consent_col", help="The yes/no column: may the payer be named?")
+@click.option("--date-format", help="strftime format of the dates, e.g. %d/%m/%Y.")
+@click.option("--decimal", type=click.Choice([".", ","]), help="The decimal mark.")
+@click.option("--as", "actor_email", required=True, help="The treasurer saving it.")
+@with_appcontext
+@clean_errors
+def import_mapping_command(name: str, from_file: str | None, actor_email: str, **cols) -> None:
+    """Save (or replace) the column mapping of a bank's CSV under NAME."""
+    import json
+
+    from app.workflow import imports
+    from app.workflow.errors import InvalidInput
+
+    actor = _treasurer(actor_email)
+    spec: dict = {}
+    if from_file:
+        try:
+            spec = json.loads(Path(from_file).read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"--from-file: not JSON ({exc})", field="mapping") from None
+        if not isinstance(spec, dict):
+            raise InvalidInput("--from-file: must hold a JSON object", field="mapping")
+    names = {"date_col": "date", "amount_col": "amount", "description_col": "description",
+             "reference_col": "reference", "id_col": "id", "name_col": "name",
+             "consent_col": "consent", "date_format": "date_format", "decimal": "decimal"}
+    spec.update({names[k]: v for k, v in cols.items() if v is not None})
+    saved = imports.save_mapping(actor, name, spec)
+    m = saved["mapping"]
+    click.echo(f"saved mapping {saved['name']}: date={m['date']!r} amount={m['amount']!r} "
+               f"({m['date_format']}, decimal {m['decimal']!r})")
+
+
+@main.command("reconcile")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(IMPORT_FORMATS))
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--mapping", help="A bank CSV's saved column mapping.")
+@click.option("--account", help="The cash account the statement is for.")
+@click.option("--as", "actor_email", required=True, help="The treasurer reconciling.")
+@with_appcontext
+@clean_errors
+def reconcile_command(file: str, fmt: str, month: str, mapping: str | None,
+                      account: str | None, actor_email: str) -> None:
+    """Statement lines with no entry, and entries with no line, side by side; exits 1
+    unless the month reconciles."""
+    from app.workflow.reconcile import reconcile
+
+    r = reconcile(_treasurer(actor_email), Path(file).read_bytes(), fmt, month,
+                  mapping=mapping, account=account)
+    cur = r["currency"]
+    click.echo(f"{r['account']} {r['month']}: statement {r['totals']['statement']} {cur}, "
+               f"books {r['totals']['books']} {cur}, difference {r['totals']['difference']}")
+    click.echo(f"{'statement':<44}| books")
+    for p in r["pairs"]:
+        ln, e = p["line"], p["entry"]
+        click.echo(f"row {ln['row']:>4} {ln['date']} {ln['amount']:>12} {ln['reference'][:14]:<14}"
+                   f"| {e['date']} {e['amount']:>12} {e['code']}")
+    for ln in r["lines_only"]:
+        click.echo(f"row {ln['row']:>4} {ln['date']} {ln['amount']:>12} {ln['reference'][:14]:<14}"
+                   f"| (no entry)")
+    for e in r["entries_only"]:
+        click.echo(f"{'(no statement line)':<44}| {e['date']} {e['amount']:>12} {e['code']} "
+                   f"{e['what']}")
+    for e in r["errors"]:
+        click.echo(f"row {e['row']}: cannot be read: {e['reason']}")
+    if r["outside_month"]:
+        click.echo(f"({r['outside_month']} line(s) outside {r['month']} left out)")
+    if r["reconciled"]:
+        click.echo("reconciled: every line has its entry and every entry its line")
+    else:
+        click.echo(f"not reconciled: {len(r['lines_only'])} line(s) without an entry, "
+                   f"{len(r['entries_only'])} entr(y/ies) without a line")
+        sys.exit(1)

@@ -97,7 +97,7 @@ def save_mapping(actor: Person, name: str, spec: dict) -> dict:
         else:
             row.spec, row.updated_by, row.updated_at = mapping.to_json(), actor.id, utcnow()
         audit.record(session, actor.id, "import.mapping_saved", name)
-    return {"name": name, **json.loads(mapping.to_json())}
+    return {"name": name, "mapping": json.loads(mapping.to_json())}
 
 
 def mapping_names() -> list[str]:
