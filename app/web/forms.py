@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (BooleanField, EmailField, HiddenField, IntegerField,
                      PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import Optional
@@ -139,3 +140,37 @@ class PasswordChangeForm(FlaskForm):
                             render_kw={"autocomplete": "current-password"})
     new = PasswordField(_l("New password (12 to 128 characters)"),
                         render_kw={"autocomplete": "new-password"})
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("The exported file (CSV)"), render_kw={"accept": ".csv,text/csv"})
+    format = SelectField(_l("Where it comes from"),
+                         choices=[("paypal", _l("PayPal activity download")),
+                                  ("venmo", _l("Venmo statement")),
+                                  ("stripe", _l("Stripe payments export")),
+                                  ("bank", _l("Bank CSV (with a saved column mapping)"))])
+    mapping = SelectField(_l("Column mapping (bank CSV only)"))
+    account = SelectField(_l("Cash account the money is in"))
+    category = SelectField(_l("Kind of donation"))
+
+
+class ConfirmImportForm(FlaskForm):
+    token = HiddenField()
+    digest = HiddenField()
+    format = HiddenField()
+    mapping = HiddenField()
+    account = HiddenField()
+    category = HiddenField()
+
+
+class ReconcileForm(FlaskForm):
+    file = FileField(_l("The statement file (CSV)"), render_kw={"accept": ".csv,text/csv"})
+    format = SelectField(_l("Where it comes from"),
+                         choices=[("paypal", _l("PayPal activity download")),
+                                  ("venmo", _l("Venmo statement")),
+                                  ("stripe", _l("Stripe payments export")),
+                                  ("bank", _l("Bank CSV (with a saved column mapping)"))])
+    mapping = SelectField(_l("Column mapping (bank CSV only)"))
+    account = SelectField(_l("Cash account the statement is for"))
+    month = StringField(_l("Month"), render_kw={"placeholder": "2026-10",
+                                                "inputmode": "numeric"})
