@@ -72,6 +72,11 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/treasurer/close"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/close"): (303, 403, 403, 200, 403),  # no action: the preview again
     ("GET", "/treasurer/reports"): (303, 403, 403, 200, 403),
+    ("GET", "/treasurer/import"): (303, 403, 403, 200, 403),
+    ("POST", "/treasurer/import"): (303, 403, 403, 422, 403),         # no file
+    ("POST", "/treasurer/import/confirm"): (303, 403, 403, 303, 403),  # no upload held: back
+    ("GET", "/treasurer/reconcile"): (303, 403, 403, 200, 403),
+    ("POST", "/treasurer/reconcile"): (303, 403, 403, 422, 403),      # no file
     ("GET", "/admin/audit"): (303, 403, 403, 403, 200),
     ("POST", "/treasurer/reports"): (303, 403, 403, 303, 403),  # no sealed month: said above
     ("GET", "/treasurer/requests/<code>"): (303, 403, 403, 200, 403),

@@ -105,6 +105,7 @@ def test_every_page_of_each_role_passes_axe(site, tab):
     tr = tab("treasurer-pages")
     sign_in(tr, "treasurer")
     for path in ("/treasurer/", "/treasurer/queue", "/treasurer/donations", "/treasurer/close",
-                 "/my/requests", "/my/requests/new"):
+                 "/treasurer/import", "/treasurer/reconcile", "/my/requests",
+                 "/my/requests/new"):
         tr.goto(path)
         tr.check(path.strip("/").replace("/", "-") or "home")
