@@ -1,0 +1,55 @@
+"""Importing in a real browser: a treasurer uploads the PayPal sample, reads the preview
+(axe-scanned), picks the request a payment sent settles, confirms, then reconciles the
+month and sees both sides."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.app.conftest import ask
+from tests.app.import_helpers import DATA, new_fund
+from tests.e2e.test_walkthrough import sign_in
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A fund whose books hold the samples' month, served on 127.0.0.1."""
+    fund = new_fund(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}")
+    server = make_server("127.0.0.1", 0, fund.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fund.base = f"http://127.0.0.1:{server.server_port}"
+    yield fund
+    server.shutdown()
+
+
+def test_a_treasurer_imports_matches_and_reconciles(site, tab):
+    code = ask(site, amount="40.00", payout_method="paypal")
+    assert site.api("treasurer2", "POST", f"/requests/{code}/approve", json={})[0] == 200
+    t = tab("import", width=360)
+    page = sign_in(t, "treasurer")
+    page = t.goto("/treasurer/import")
+    page.set_input_files("#file", str(DATA / "paypal.csv"))
+    page.select_option("#format", "paypal")
+    page.click("main button.primary")
+    t.check("import-preview")
+    text = page.inner_text("main")
+    assert "5 donation(s) to add to Assets:Fund:PayPal" in text
+    assert "Marisol Ejemplo" in text and "Rowan Example" not in page.content()
+    page.select_option("#match-5", code)
+    page.click("text=Write it to the books")
+    t.check("import-done")
+    assert "Imported: 5 donation(s) and 1 payment(s)" in page.inner_text("main")
+
+    page = t.goto("/treasurer/reconcile")
+    page.set_input_files("#file", str(DATA / "paypal.csv"))
+    page.select_option("#format", "paypal")
+    page.fill("#month", "2026-10")
+    page.click("main button.primary")
+    t.check("reconcile-result")
+    text = page.inner_text("main")
+    assert "2 line(s) without an entry, 0 entry(ies) without a line" in text
+    assert text.count("No entry in the books") == 2
