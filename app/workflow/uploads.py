@@ -74,7 +74,12 @@ def take(person_id: int, token: str) -> bytes:
     except FileNotFoundError:
         raise InvalidInput(_("file: this preview has expired; upload the file again"),
                            field="file") from None
-    return base64.b64decode(crypto.decrypt(sealed, _COLUMN))
+    try:
+        return base64.b64decode(crypto.decrypt(sealed, _COLUMN))
+    except Exception:  # noqa: BLE001 - a key rotated away or a damaged file: upload again
+        path.unlink(missing_ok=True)
+        raise InvalidInput(_("file: this preview has expired; upload the file again"),
+                           field="file") from None
 
 
 def drop(person_id: int, token: str) -> None:

@@ -245,3 +245,24 @@ def test_cli_mapping_bank_import_with_a_match_and_reconcile(ifund):
     member = cli(ifund, "import", path, "--format", "bank", "--mapping", "other-bank",
                  "--dry-run", "--as", "member@example.org")
     assert member.exit_code == 1 and "is not a treasurer" in member.stderr
+
+
+def test_a_held_file_that_cannot_be_read_or_is_old_is_gone(ifund):
+    import os
+    import time
+
+    client = sign_in(ifund, "treasurer")
+    html = upload(client, "paypal.csv", "paypal").get_data(as_text=True)
+    [held] = held_files(ifund)
+    held.write_text("cb1:00000000:damaged")  # e.g. its key was rotated away
+    resp = client.post("/treasurer/import/confirm", data={**confirm_fields(html),
+                                                          "action": "confirm"},
+                       follow_redirects=True)
+    assert "this preview has expired" in resp.get_data(as_text=True) and held_files(ifund) == []
+    upload(client, "venmo.csv", "venmo")
+    [held] = held_files(ifund)
+    hour_ago = time.time() - 3601
+    os.utime(held, (hour_ago, hour_ago))
+    upload(client, "stripe.csv", "stripe")  # any new upload sweeps the old ones
+    assert held not in held_files(ifund) and len(held_files(ifund)) == 1
+    assert table_counts(ifund)["donation"] == 0
