@@ -20,6 +20,7 @@ from pathlib import Path
 from beancount.core import data
 from flask import current_app
 from beancount.parser import printer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from app.db import session_scope
@@ -122,4 +123,6 @@ def recover_on_start() -> str:
             n = settle()
     except LedgerError as exc:
         return f"recovery: {exc.message}; run `carebooks check` (docs/operations.md)"
+    except (SQLAlchemyError, OSError) as exc:  # not set up yet: `carebooks init`, `db upgrade`
+        return f"recovery: not possible yet ({type(exc).__name__}); is the fund initialised?"
     return f"recovery: {n} pending entr{'y' if n == 1 else 'ies'} settled" if n else ""
