@@ -109,3 +109,16 @@ def test_beangulp_refuses_a_malformed_file_naming_its_rows():
     assert out.returncode != 0
     assert "row 3: Gross" in out.stderr and "row 5: Date" in out.stderr
     assert '"Donation"' not in out.stdout
+
+
+def test_the_importers_import_no_web_or_database_code():
+    import ast
+
+    banned = ("flask", "sqlmodel", "sqlalchemy", "app.workflow", "app.models", "app.db",
+              "app.web", "app.fund")
+    for path in sorted((ROOT / "app" / "imports").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+        bad = [m for m in names if m.split(".")[0] in banned or m.startswith(banned)]
+        assert not bad, f"{path.name} imports {bad}"
