@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export CAREBOOKS_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test install bench-books bench-report bench clean translations system-tools audit-deps soak
+.PHONY: run test install bench-books bench-report bench-http bench clean translations system-tools audit-deps soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ soak: $(STAMP)
 
 bench-report: $(STAMP)
 	$(PY) bench/report.py --keep
+
+# The app under gunicorn (2 workers) with a mixed HTTP load on 127.0.0.1, then `check`
+# (docs/performance.md). PostgreSQL at 127.0.0.1:5432: it creates and drops carebooks_bench.
+bench-http: $(STAMP)
+	$(PY) bench/http_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output
