@@ -1,0 +1,32 @@
+"""gunicorn settings for Carebooks: `gunicorn --config deploy/gunicorn.conf.py app.wsgi:app`.
+
+Read docs/operations.md ("Running under gunicorn") first. Two workers are the tested
+shape: any number of worker processes on one host is safe for the money (the money lock
+and the outbox, DESIGN.md §5), and two fill a 2-core machine. The figures behind the
+choice of worker class are in docs/performance.md ("HTTP under gunicorn").
+"""
+
+import os
+
+# Behind nginx on the same host (docs/operations.md): only the proxy reaches the app.
+bind = os.environ.get("CAREBOOKS_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("CAREBOOKS_WORKERS", "2"))
+# gthread: each worker serves a few requests at once and keeps connections alive; a money
+# write waiting for the money lock does not stop its worker from answering readers.
+worker_class = "gthread"
+threads = int(os.environ.get("CAREBOOKS_THREADS", "4"))
+# No --preload: each worker builds its own app, database pool and books after the fork.
+preload_app = False
+timeout = 30            # a worker silent this long is restarted (a PDF render takes ~1 s)
+graceful_timeout = 30   # on stop/restart, requests in flight get this long to finish
+keepalive = 5           # the proxy reuses its connections to the app
+
+# Access logs tie an address to a time and a page (a request's code is in its URL): off
+# by default, as docs/privacy.md asks. Errors go to stderr, which systemd keeps.
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+
+# gunicorn 27's control socket defaults to a file in the home directory, which the
+# systemd unit makes read-only; Carebooks does not use it.
+control_socket_disable = True
