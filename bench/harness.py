@@ -77,6 +77,7 @@ class Gunicorn:
     threads: int = 4
     port: int = field(default_factory=free_port)
     extra: tuple[str, ...] = ()
+    access_log_on: bool = True   # the pid of each request; off for the benchmark (as in prod)
     proc: subprocess.Popen | None = None
 
     @property
@@ -91,8 +92,9 @@ class Gunicorn:
         """The command line (the one docs/operations.md shows, plus logs for the tests)."""
         cmd = [str(BIN / "gunicorn"), "app.wsgi:app", "--workers", str(self.workers),
                "--worker-class", self.worker_class, "--bind", f"{HOST}:{self.port}",
-               "--no-control-socket", "--access-logfile", str(self.access_log),
-               "--access-logformat", ACCESS_FORMAT, "--error-logfile", str(self.error_log)]
+               "--no-control-socket", "--error-logfile", str(self.error_log)]
+        if self.access_log_on:
+            cmd += ["--access-logfile", str(self.access_log), "--access-logformat", ACCESS_FORMAT]
         if self.worker_class == "gthread":
             cmd += ["--threads", str(self.threads)]
         return cmd + list(self.extra)
@@ -163,6 +165,8 @@ class Gunicorn:
                   status_ok: bool = True) -> collections.Counter:
         """Requests per worker pid from the access log (matching method and path)."""
         counts: collections.Counter = collections.Counter()
+        if not self.access_log_on:
+            return counts
         for line in self.access_log.read_text().splitlines():
             m = re.fullmatch(r"<(\d+)> (\S+) (\S+) (\d{3})", line.strip())
             if m and m[2] == method and m[3].startswith(path_prefix) and (
