@@ -130,10 +130,36 @@ class Books:
 
     @property
     def state(self) -> BooksState:
-        """The current state, caught up with any change on disk."""
+        """The current state, caught up with any change on disk.
+
+        When no file changed (the stats say so), the state is returned without taking the
+        lock: a read is then a few `stat` calls, and readers never hold up a writer in
+        another process waiting for its exclusive lock. Any change — even an append still
+        being written — goes the locked way and waits for the writer.
+        """
+        state = self._state
+        if state is not None and self._unchanged():
+            return state
         with self._mutex, locked(self._lock_path, shared=True):
             self._refresh_locked()
             return self._require_state()
+
+    def _unchanged(self) -> bool:
+        """True if the files that may change stat as this process last saw them (and the
+        sealed ones were checked less than SEALED_CHECK_SECONDS ago)."""
+        if time.monotonic() - self._sealed_checked >= SEALED_CHECK_SECONDS:
+            return False
+        sigs = self._sigs
+        try:
+            for rel in self._hot:
+                sig = sigs[rel]
+                st = os.stat(sig.path)
+                if (st.st_mtime_ns != sig.mtime_ns or st.st_size != sig.size
+                        or st.st_ino != sig.ino):
+                    return False
+        except (OSError, KeyError):
+            return False
+        return True
 
     @property
     def title(self) -> str:
