@@ -1,11 +1,15 @@
 """Money moves through the outbox (DESIGN.md §5).
 
 A state change that moves money commits, in one database transaction, an outbox row
-holding the exact entry text. The entry is then appended to the books (which fsync), and
-the row is marked done. `settle` finishes rows a crash left pending: an entry whose
-carebooks-id is already in the books is only marked done; one that is not is appended; a
-torn piece of one at the end of a month file (its writer died mid-append) is cut off
-first and the whole entry written again (app/workflow/repair.py).
+holding the exact entry text. After the commit the entry is appended to the books (which
+fsync), and — once the money lock is released, so that nobody waits for it — the row is
+marked done. A row left pending (a crash, or that last write lost) is marked by the next
+money step inside its own transaction, or by `carebooks check`.
+
+`settle` finishes what a crash left: a pending entry whose carebooks-id is already in the
+books is only marked done; one that is not is appended; a torn piece of one at the end of
+a month file (its writer died mid-append) is cut off first and the whole entry written
+again (app/workflow/repair.py).
 
 All money-moving work runs under `money_lock`, an exclusive lock on a file in the books
 folder, so that the checks against the books and the append see the same state in
@@ -21,7 +25,7 @@ from beancount.core import data
 from flask import current_app
 from beancount.parser import printer
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import Session, select, update
 
 from app.db import session_scope
 from app.fund import books
@@ -48,9 +52,9 @@ def money_lock():
 
 @contextmanager
 def money_step():
-    """One money-moving step: under the money lock, settle what a crash left, give the
-    caller a database session (committed when the block ends), then append its outbox
-    entries to the books.
+    """One money-moving step: under the money lock, in one database transaction, settle
+    what an earlier step or a crash left and let the caller do its work (committed when
+    the block ends); then append the entries the caller enqueued to the books.
 
     If the books cannot be written before the step (a full disk, writes stopped after a
     failed fsync), nothing changes: BooksUnavailable. If they cannot be written after the
@@ -58,20 +62,33 @@ def money_step():
     says so, so that nobody does it twice.
     """
     with money_lock():
-        try:
-            settle()
-        except LedgerError as exc:
-            raise BooksUnavailable(f"{exc.message} — nothing was changed",
-                                   code=exc.rule.replace("-", "_")) from exc
         with session_scope() as session:
+            try:
+                _settle_in(session)
+            except LedgerError as exc:
+                raise BooksUnavailable(f"{exc.message} — nothing was changed",
+                                       code=exc.rule.replace("-", "_")) from exc
+            mine = session.info[_ENQUEUED] = []
             yield session
         try:
-            settle()
+            for entry in mine:
+                books().post(entry)
         except LedgerError as exc:
             raise SavedNotInBooks(
                 f"saved, but not yet in the books ({exc.message}). The entry waits in the "
                 "outbox and is written as soon as the books can take it (`carebooks "
                 "check`); do not do this again") from exc
+    if mine:  # after the lock: the next step need not wait for it (nor do it, mostly)
+        _mark_done([e.meta["carebooks-id"] for e in mine])
+
+
+def _mark_done(ids: list[str]) -> None:
+    """Mark these outbox rows done (their entries are in the books). Losing this write to
+    a crash costs nothing: the next settle finds them in the books and marks them."""
+    with session_scope() as session:
+        session.exec(update(Outbox).where(Outbox.carebooks_id.in_(ids),
+                                          Outbox.status == "pending")
+                     .values(status="done", done_at=utcnow()))
 
 
 def check_entry(entry: data.Transaction) -> None:
@@ -87,31 +104,53 @@ def check_entry(entry: data.Transaction) -> None:
                                code=exc.rule.replace("-", "_")) from exc
 
 
+_ENQUEUED = "carebooks.enqueued"
+
+
 def enqueue(session: Session, entry: data.Transaction) -> Outbox:
-    """Add the outbox row for `entry` to the caller's transaction."""
+    """Add the outbox row for `entry` to the caller's transaction (a money step appends
+    the entry once the transaction is committed)."""
     row = Outbox(carebooks_id=entry.meta["carebooks-id"], entry_text=printer.format_entry(entry))
     session.add(row)
+    session.info.setdefault(_ENQUEUED, []).append(entry)
     return row
 
 
 def settle() -> int:
-    """Append every pending outbox entry to the books; return how many were pending."""
+    """Append every pending outbox entry missing from the books (each present one is
+    compared with its outbox text) and mark them all done; return how many were appended."""
     with session_scope() as session:
-        pending = session.exec(select(Outbox).where(Outbox.status == "pending")
-                               .order_by(Outbox.id)).all()
+        return _settle_in(session, compare=True)
+
+
+def _settle_in(session: Session, *, compare: bool = False) -> int:
+    """Settle inside the caller's transaction. A pending row whose carebooks-id is in the
+    books (the previous step's, usually) is marked done without reading it, unless
+    `compare`; one that is not — a crash came between the commit and the append — is
+    appended, after mending a torn piece of it at the end of its month file."""
+    pending = session.exec(select(Outbox.id, Outbox.carebooks_id)
+                           .where(Outbox.status == "pending").order_by(Outbox.id)).all()
     if not pending:
         return 0
     try:
-        books().state
+        ids = books().state.ids
     except BooksInvalid as exc:
-        if not mend_torn_tails(exc, pending):
+        if not mend_torn_tails(exc, _rows(session, [i for i, _ in pending])):
             raise
-    for row in pending:
-        books().post(parsed(row))  # a no-op when the id is already in the books
-        with session_scope() as session:
-            fresh = session.get(Outbox, row.id)
-            fresh.status, fresh.done_at = "done", utcnow()
-    return len(pending)
+        ids = books().state.ids
+    missing = [i for i, cid in pending if compare or cid not in ids]
+    appended = 0
+    for row in _rows(session, missing):
+        appended += books().post(parsed(row)).created  # a no-op if it is there already
+    session.exec(update(Outbox).where(Outbox.id.in_([i for i, _ in pending]))
+                 .values(status="done", done_at=utcnow()))
+    return appended
+
+
+def _rows(session: Session, ids: list[int]) -> list[Outbox]:
+    if not ids:
+        return []
+    return list(session.exec(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id)))
 
 
 def recover_on_start() -> str:
