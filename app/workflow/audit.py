@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import Session, select
 
 from app.db import session_scope
@@ -25,21 +25,40 @@ def _digest(prev: str, at: str, actor_id: int | None, action: str, subject: str,
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+_QUEUE = "carebooks.audit_queue"
+
+
 def record(session: Session, actor_id: int | None, action: str, subject: str = "",
-           **detail) -> AuditEvent:
-    """Append one audit event inside the caller's transaction."""
+           **detail) -> None:
+    """Add one audit event to the caller's transaction.
+
+    The event is chained and inserted just before the transaction commits: the chain's
+    lock (one writer at a time) is then held for three statements, not for the rest of
+    the caller's work — every audited action in every worker waits on that lock.
+    """
+    body = json.dumps(detail, sort_keys=True, default=str, separators=(",", ":"))
+    queue = session.info.setdefault(_QUEUE, [])
+    if not queue:
+        event.listen(session, "before_commit", _write_queued, once=True)
+    queue.append((actor_id, action, subject, body))
+
+
+def _write_queued(session: Session) -> None:
+    queue = session.info.pop(_QUEUE, [])
+    if not queue:
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.exec(text("SELECT pg_advisory_xact_lock(7215001)"))  # one writer of the chain
-    last = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
-    prev = last.hash if last else GENESIS
-    at = utcnow()
-    body = json.dumps(detail, sort_keys=True, default=str, separators=(",", ":"))
-    event = AuditEvent(at=at, actor_id=actor_id, action=action, subject=subject, detail=body,
-                       prev_hash=prev,
-                       hash=_digest(prev, at.isoformat(), actor_id, action, subject, body))
-    session.add(event)
-    session.flush()
-    return event
+    prev = session.exec(select(AuditEvent.hash).order_by(AuditEvent.id.desc())
+                        .limit(1)).first() or GENESIS
+    for actor_id, action, subject, body in queue:
+        at = utcnow()
+        row = AuditEvent(at=at, actor_id=actor_id, action=action, subject=subject,
+                         detail=body, prev_hash=prev,
+                         hash=_digest(prev, at.isoformat(), actor_id, action, subject, body))
+        session.add(row)
+        session.flush()  # one after the other: the chain follows the ids
+        prev = row.hash
 
 
 def verify(session: Session) -> tuple[bool, str]:
