@@ -106,13 +106,16 @@ def mapping_names() -> list[str]:
         return sorted(m.name for m in session.exec(select(ImportMapping)))
 
 
-def get_mapping(name: str | None) -> Mapping:
-    """A saved bank mapping, or InvalidInput naming the field."""
+def get_mapping(name: str | None, session: Session | None = None) -> Mapping:
+    """A saved bank mapping, or InvalidInput naming the field. Inside a money step, pass
+    the step's session (a second one would wait on the step's own write lock on SQLite)."""
     if not name:
         raise InvalidInput(_("mapping: a bank CSV needs a saved column mapping (carebooks "
                              "import-mapping NAME ...)"), field="mapping")
-    with session_scope() as session:
-        row = session.exec(select(ImportMapping).where(ImportMapping.name == name)).first()
+    if session is None:
+        with session_scope() as own:
+            return get_mapping(name, own)
+    row = session.exec(select(ImportMapping).where(ImportMapping.name == name)).first()
     if row is None:
         raise InvalidInput(_("mapping: no saved mapping called %(name)s", name=repr(name[:40])),
                            field="mapping")
@@ -231,14 +234,15 @@ def _check_in(state: BooksState, entry) -> None:
     state.apply(entry)
 
 
-def importer_for(fmt: str, mapping: str | None, account: str | None, category: str):
+def importer_for(fmt: str, mapping: str | None, account: str | None, category: str,
+                 session: Session | None = None):
     fmt = inputs.choice(fmt, FORMATS, "format")
     cash = books().state.cash_accounts()
     if account not in (None, ""):
         account = inputs.choice(account, cash, "account")
     category = inputs.choice(category or "individual", donation_categories(), "category")
     try:
-        imp = importer(fmt, mapping=get_mapping(mapping) if fmt == "bank" else None,
+        imp = importer(fmt, mapping=get_mapping(mapping, session) if fmt == "bank" else None,
                        account=account or None, category=category, currency=books().currency)
     except MappingInvalid as exc:
         raise InvalidInput(exc.message, field="mapping") from None
@@ -253,7 +257,7 @@ def _plan(session: Session, actor: Person, data: bytes, fmt: str, mapping: str |
           account: str | None, category: str) -> Plan:
     if not isinstance(data, bytes | bytearray):
         raise InvalidInput(_("file: required, a CSV file"), field="file")
-    imp = importer_for(fmt, mapping, account, category)
+    imp = importer_for(fmt, mapping, account, category, session)
     try:
         parsed = imp.parse(bytes(data))
     except FormatRefused as exc:

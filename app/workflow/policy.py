@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from decimal import Decimal, InvalidOperation
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
@@ -41,6 +43,30 @@ def get_policy() -> Policy:
     """The policy, read in its own session."""
     with session_scope() as session:
         return current(session)
+
+
+# The privacy settings, per process, for at most PRIVACY_SECONDS: every public read needs
+# them, and reading them was most of a read's cost. A change made in this process clears
+# them at once; other workers see it within the second.
+PRIVACY_SECONDS = 1.0
+_PRIVACY = "carebooks.privacy"
+
+
+def privacy() -> tuple[int, int, int]:
+    """(k_threshold, dominance_share, rounding_unit), at most a second old."""
+    ext = current_app.extensions
+    now = time.monotonic()
+    hit = ext.get(_PRIVACY)
+    if hit is not None and now - hit[0] < PRIVACY_SECONDS:
+        return hit[1]
+    with session_scope() as session:
+        found = session.exec(select(Policy.k_threshold, Policy.dominance_share,
+                                    Policy.rounding_unit).where(Policy.id == 1)).first()
+        if found is None:
+            policy = current(session)
+            found = (policy.k_threshold, policy.dominance_share, policy.rounding_unit)
+    ext[_PRIVACY] = (now, tuple(found))
+    return tuple(found)
 
 
 def budgets(policy: Policy) -> dict[str, Decimal]:
@@ -97,6 +123,7 @@ def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy
         policy.updated_at, policy.updated_by = utcnow(), actor.id
         audit.record(session, actor.id, "policy.changed", "policy",
                      before=before, after={k: str(getattr(policy, k)) for k in before})
+    current_app.extensions.pop(_PRIVACY, None)
     return policy
 
 
@@ -124,14 +151,15 @@ def check_request_cap(policy: Policy, amount: Decimal, currency: str) -> None:
 def member_used(session: Session, member_id: int, since: dt.datetime,
                 exclude_id: int | None) -> Decimal:
     """What a member was approved (less cancelled, unpaid parts) since `since`."""
-    rows = session.exec(select(AidRequest).where(
+    rows = session.exec(select(AidRequest.id, AidRequest.status, AidRequest.paid_amount,
+                               AidRequest.approved_amount).where(  # not the stories
         AidRequest.member_id == member_id, AidRequest.status.in_([s.value for s in COMMITTED]),
         AidRequest.approved_at >= since)).all()
     used = Decimal("0.00")
-    for row in rows:
-        if row.id == exclude_id:
+    for row_id, status, paid, approved in rows:
+        if row_id == exclude_id:
             continue
-        used += row.paid_amount if row.status == Status.cancelled else (row.approved_amount or 0)
+        used += paid if status == Status.cancelled else (approved or 0)
     return used
 
 
