@@ -92,7 +92,8 @@ class Gunicorn:
         """The command line (the one docs/operations.md shows, plus logs for the tests)."""
         cmd = [str(BIN / "gunicorn"), "app.wsgi:app", "--workers", str(self.workers),
                "--worker-class", self.worker_class, "--bind", f"{HOST}:{self.port}",
-               "--no-control-socket", "--error-logfile", str(self.error_log)]
+               "--no-control-socket", "--error-logfile", str(self.error_log),
+               "--keep-alive", "0"]  # as deploy/gunicorn.conf.py: see keepalive there
         if self.access_log_on:
             cmd += ["--access-logfile", str(self.access_log), "--access-logformat", ACCESS_FORMAT]
         if self.worker_class == "gthread":

@@ -19,7 +19,11 @@ threads = int(os.environ.get("CAREBOOKS_THREADS", "4"))
 preload_app = False
 timeout = 30            # a worker silent this long is restarted (a PDF render takes ~1 s)
 graceful_timeout = 30   # on stop/restart, requests in flight get this long to finish
-keepalive = 5           # the proxy reuses its connections to the app
+# No keep-alive between the proxy and the app: the proxy keeps the clients' connections,
+# and the app closes each of its own after the response, so every request is accepted by
+# whichever worker is free. With keep-alive, the first worker to wake took every
+# connection and the second sat idle (measured: all 322 money writes on one pid).
+keepalive = 0
 
 # Access logs tie an address to a time and a page (a request's code is in its URL): off
 # by default, as docs/privacy.md asks. Errors go to stderr, which systemd keeps.
