@@ -30,16 +30,21 @@ def _need(path: str | Path, what: str) -> None:
         pytest.skip(message)
 
 
-@pytest.fixture
-def site(tmp_path):
-    """The app for a fresh fund, served on 127.0.0.1 at a free port."""
-    fund = make_fund(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}")
+def serve(fund):
+    """Serve `fund` on 127.0.0.1 at a free port (its address in `fund.base`) until the
+    generator is closed."""
     server = make_server("127.0.0.1", 0, fund.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     fund.base = f"http://127.0.0.1:{server.server_port}"
     yield fund
     server.shutdown()
+
+
+@pytest.fixture
+def site(tmp_path):
+    """The app for a fresh fund, served on 127.0.0.1 at a free port."""
+    yield from serve(make_fund(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}"))
 
 
 class Page:

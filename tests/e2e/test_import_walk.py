@@ -4,12 +4,10 @@ month and sees both sides."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from tests.app.conftest import ask
+from tests.e2e.conftest import serve
 from tests.app.import_helpers import DATA, new_fund
 from tests.e2e.test_walkthrough import sign_in
 
@@ -17,13 +15,7 @@ from tests.e2e.test_walkthrough import sign_in
 @pytest.fixture
 def site(tmp_path):
     """A fund whose books hold the samples' month, served on 127.0.0.1."""
-    fund = new_fund(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}")
-    server = make_server("127.0.0.1", 0, fund.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fund.base = f"http://127.0.0.1:{server.server_port}"
-    yield fund
-    server.shutdown()
+    yield from serve(new_fund(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}"))
 
 
 def test_a_treasurer_imports_matches_and_reconciles(site, tab):
