@@ -23,8 +23,13 @@ def books() -> Books:
     if ext.get("carebooks.books") is None:
         with _lock:
             if ext.get("carebooks.books") is None:
-                ext["carebooks.books"] = Books.open(Path(current_app.config["BOOKS_DIR"]))
+                ext["carebooks.books"] = Books.open(books_dir())
     return ext["carebooks.books"]
+
+
+def books_dir() -> Path:
+    """Where the current app's fund keeps its books."""
+    return Path(current_app.config["BOOKS_DIR"])
 
 
 def forget_books() -> None:

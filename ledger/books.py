@@ -44,6 +44,7 @@ MAIN = "main.beancount"
 ACCOUNTS = "accounts.beancount"
 SEALS = "seals.beancount"
 META_DIR = ".carebooks"
+LOCK = "lock"                 # in META_DIR: the flock every reader and writer takes
 STOPPED = "writes-stopped"    # in META_DIR: present while writes are stopped, holds why
 RESUMED = "writes-resumed"    # in META_DIR: when writes were last resumed (ns since epoch)
 SEALED_CHECK_SECONDS = 1.0
@@ -97,7 +98,7 @@ class Books:
         self._clock = clock  # what "today" is; entries may not be dated after it
         self._mutex = threading.RLock()
         meta = self.dir / META_DIR
-        self._lock_path = meta / "lock"
+        self._lock_path = meta / LOCK
         self._snapshot_path = meta / "snapshot.json"
         self._state: BooksState | None = None
         self._error: BooksInvalid | None = None
@@ -149,17 +150,7 @@ class Books:
         sealed ones were checked less than SEALED_CHECK_SECONDS ago)."""
         if time.monotonic() - self._sealed_checked >= SEALED_CHECK_SECONDS:
             return False
-        sigs = self._sigs
-        try:
-            for rel in self._hot:
-                sig = sigs[rel]
-                st = os.stat(sig.path)
-                if (st.st_mtime_ns != sig.mtime_ns or st.st_size != sig.size
-                        or st.st_ino != sig.ino):
-                    return False
-        except (OSError, KeyError):
-            return False
-        return True
+        return self._changed(list(self._hot)) == []
 
     @property
     def title(self) -> str:
@@ -547,17 +538,7 @@ class Books:
             self._sealed_checked = now
         else:
             names = self._hot
-        changed: list[str] | None = []
-        stat = os.stat
-        for rel in names:
-            sig = self._sigs[rel]
-            try:
-                st = stat(sig.path)
-            except FileNotFoundError:
-                changed = None
-                break
-            if st.st_mtime_ns != sig.mtime_ns or st.st_size != sig.size or st.st_ino != sig.ino:
-                changed.append(rel)
+        changed = self._changed(names)
         if changed == []:
             return
         if self._state is None or changed is None:
@@ -567,6 +548,21 @@ class Books:
             self._catch_up(changed)
         except Fallback:
             self._cold_load()
+
+    def _changed(self, names) -> list[str] | None:
+        """Which of `names` stat differently from what this process knows; None if one is
+        gone (or no longer tracked: another thread reloaded meanwhile)."""
+        changed = []
+        sigs, stat = self._sigs, os.stat
+        for rel in names:
+            try:
+                sig = sigs[rel]
+                st = stat(sig.path)
+            except (FileNotFoundError, KeyError):
+                return None
+            if st.st_mtime_ns != sig.mtime_ns or st.st_size != sig.size or st.st_ino != sig.ino:
+                changed.append(rel)
+        return changed
 
     def _classify(self) -> None:
         """Split the tracked files into sealed months and the ones that may change."""

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.books import LOCK, META_DIR
 from ledger.files import FileIO, atomic_write, fsync_dir, locked
 
 TORN_DIR = "torn"
@@ -48,8 +49,8 @@ def cut_torn_tail(books_dir: Path | str, rel: str, is_ours: Callable[[bytes], bo
     root = Path(books_dir)
     fio = fileio or FileIO()
     path = root / rel
-    meta = root / ".carebooks"
-    with locked(meta / "lock"):
+    meta = root / META_DIR
+    with locked(meta / LOCK):
         content = path.read_bytes()
         start = torn_piece(content)
         if start is None or not is_ours(content[start:]):

@@ -18,10 +18,9 @@ from decimal import Decimal
 from sqlmodel import select
 
 from app.db import session_scope
-from app.fund import books
+from app.fund import books, forget_books
 from app.models import AidRequest, Donation, Outbox, Status
 from app.workflow import audit
-from app.fund import forget_books
 from app.workflow import repair as mend
 from app.workflow.outbox import money_lock, settle
 from ledger import BooksInvalid, LedgerError

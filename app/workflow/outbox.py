@@ -19,20 +19,19 @@ every worker process.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 
 from beancount.core import data
-from flask import current_app
 from beancount.parser import printer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select, update
 
 from app.db import session_scope
-from app.fund import books
+from app.fund import books, books_dir
 from app.models import Outbox, utcnow
 from app.workflow.errors import BooksRefused, BooksUnavailable, SavedNotInBooks
 from app.workflow.repair import mend_torn_tails, parsed
 from ledger import BooksInvalid, EntryRefused, LedgerError
+from ledger.books import META_DIR
 from ledger.files import locked
 
 
@@ -45,7 +44,7 @@ _FIELDS = {"cash-below-zero": "account", "account-not-open": "account", "currenc
 @contextmanager
 def money_lock():
     """Hold the fund-wide lock for one money-moving operation."""
-    path = Path(current_app.config["BOOKS_DIR"]) / ".carebooks" / "money.lock"
+    path = books_dir() / META_DIR / "money.lock"
     with locked(path):
         yield
 

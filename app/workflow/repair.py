@@ -17,13 +17,12 @@ to run `carebooks check --repair`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 from beancount.parser import parser, printer
 from sqlmodel import select
 
 from app.db import session_scope
-from app.fund import books, forget_books
+from app.fund import books, books_dir, forget_books
 from app.models import Outbox
 from ledger import BooksInvalid, LedgerError
 from ledger.repair import TornTail, cut_torn_tail
@@ -56,24 +55,16 @@ def mend_torn_tails(error: BooksInvalid, rows: Iterable[Outbox]) -> list[TornTai
     def is_ours(piece: bytes) -> bool:
         return any(p.startswith(piece) and p != piece for p in payloads)
 
-    root = Path(books_dir())
+    root = books_dir().resolve()  # as the books name their files in errors
     files = set()
     for err in error.errors:
-        name = str(getattr(err, "filename", "") or "")
-        if name.startswith(str(root) + "/"):
-            name = name[len(str(root)) + 1:]
-        if name and not Path(name).is_absolute() and (root / name).is_file():
-            files.add(name)
+        path = root / (getattr(err, "filename", None) or "")
+        if path.is_file() and path.is_relative_to(root):
+            files.add(str(path.relative_to(root)))
     cut = [t for rel in sorted(files) if (t := cut_torn_tail(root, rel, is_ours))]
     if cut:
         forget_books()
     return cut
-
-
-def books_dir() -> str:
-    from flask import current_app
-
-    return current_app.config["BOOKS_DIR"]
 
 
 def missing_done() -> list[Outbox]:
