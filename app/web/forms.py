@@ -142,13 +142,15 @@ class PasswordChangeForm(FlaskForm):
                         render_kw={"autocomplete": "new-password"})
 
 
+# The exports an import or a reconciliation reads (app/imports).
+SOURCES = [("paypal", _l("PayPal activity download")), ("venmo", _l("Venmo statement")),
+           ("stripe", _l("Stripe payments export")),
+           ("bank", _l("Bank CSV (with a saved column mapping)"))]
+
+
 class ImportForm(FlaskForm):
     file = FileField(_l("The exported file (CSV)"), render_kw={"accept": ".csv,text/csv"})
-    format = SelectField(_l("Where it comes from"),
-                         choices=[("paypal", _l("PayPal activity download")),
-                                  ("venmo", _l("Venmo statement")),
-                                  ("stripe", _l("Stripe payments export")),
-                                  ("bank", _l("Bank CSV (with a saved column mapping)"))])
+    format = SelectField(_l("Where it comes from"), choices=SOURCES)
     mapping = SelectField(_l("Column mapping (bank CSV only)"))
     account = SelectField(_l("Cash account the money is in"))
     category = SelectField(_l("Kind of donation"))
@@ -165,11 +167,7 @@ class ConfirmImportForm(FlaskForm):
 
 class ReconcileForm(FlaskForm):
     file = FileField(_l("The statement file (CSV)"), render_kw={"accept": ".csv,text/csv"})
-    format = SelectField(_l("Where it comes from"),
-                         choices=[("paypal", _l("PayPal activity download")),
-                                  ("venmo", _l("Venmo statement")),
-                                  ("stripe", _l("Stripe payments export")),
-                                  ("bank", _l("Bank CSV (with a saved column mapping)"))])
+    format = SelectField(_l("Where it comes from"), choices=SOURCES)
     mapping = SelectField(_l("Column mapping (bank CSV only)"))
     account = SelectField(_l("Cash account the statement is for"))
     month = StringField(_l("Month"), render_kw={"placeholder": "2026-10",

@@ -147,11 +147,16 @@ def fund(tmp_path, database_url):
     """A fund with 5,000.00 USD in the bank, two members, two treasurers and an admin."""
     f = make_fund(tmp_path, database_url)
     yield f
+    close_fund(f, tmp_path)
+
+
+def close_fund(fund: Fund, tmp_path: Path) -> None:
+    """What the `fund` fixture checks at teardown: database and books agree, books valid."""
     from app.workflow.check import run_check
 
-    with f.ctx():
+    with fund.ctx():
         report = run_check()
-    f.app.extensions["carebooks.engine"].dispose()
+    fund.app.extensions["carebooks.engine"].dispose()
     assert report.ok, str(report)
     problems = books_problems(tmp_path)
     assert not problems, "books left invalid:\n" + "\n".join(problems)

@@ -12,8 +12,7 @@ from pathlib import Path
 import beanquery
 import pytest
 
-from tests.app.conftest import make_fund
-from tests.books_check import books_problems
+from tests.app.conftest import close_fund, make_fund
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLE_MONTH = dt.date(2026, 10, 1)
@@ -65,18 +64,6 @@ def new_fund(tmp_path, database_url):
         from app.workflow import imports
         imports.save_mapping(fund.people["treasurer"], "eastside-bank", mapping_spec())
     return fund
-
-
-def close_fund(fund, tmp_path) -> None:
-    """What the `fund` fixture checks at teardown: database and books agree, books valid."""
-    from app.workflow.check import run_check
-
-    with fund.ctx():
-        report = run_check()
-    fund.app.extensions["carebooks.engine"].dispose()
-    assert report.ok, str(report)
-    problems = books_problems(tmp_path)
-    assert not problems, "books left invalid:\n" + "\n".join(problems)
 
 
 @pytest.fixture
