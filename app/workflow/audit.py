@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.db import session_scope
@@ -47,10 +47,7 @@ def _write_queued(session: Session) -> None:
     queue = session.info.pop(_QUEUE, [])
     if not queue:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.exec(text("SELECT pg_advisory_xact_lock(7215001)"))  # one writer of the chain
-    prev = session.exec(select(AuditEvent.hash).order_by(AuditEvent.id.desc())
-                        .limit(1)).first() or GENESIS
+    prev = _lock_chain(session) or GENESIS
     for actor_id, action, subject, body in queue:
         at = utcnow()
         row = AuditEvent(at=at, actor_id=actor_id, action=action, subject=subject,
@@ -59,6 +56,28 @@ def _write_queued(session: Session) -> None:
         session.add(row)
         session.flush()  # one after the other: the chain follows the ids
         prev = row.hash
+
+
+# One writer of the chain at a time. On PostgreSQL the lock and the read of the chain's
+# head go in one round trip: two statements of one simple query, each with its own
+# snapshot, so the head is read after the lock is granted. (A money step holds the fund's
+# money lock meanwhile; each round trip there delays every money write.)
+_LOCK_AND_HEAD = ("SELECT pg_advisory_xact_lock(7215001); "
+                  "SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")
+
+
+def _lock_chain(session: Session) -> str | None:
+    """Lock the chain for this transaction (SQLite: its BEGIN IMMEDIATE already has) and
+    return the hash of its last event."""
+    if session.get_bind().dialect.name == "postgresql":
+        cursor = session.connection().connection.driver_connection.cursor()
+        with cursor:
+            cursor.execute(_LOCK_AND_HEAD)
+            cursor.nextset()
+            row = cursor.fetchone()
+        return row[0] if row else None
+    return session.exec(select(AuditEvent.hash).order_by(AuditEvent.id.desc())
+                        .limit(1)).first()
 
 
 def verify(session: Session) -> tuple[bool, str]:

@@ -16,7 +16,7 @@ from app.fund import books, donation_categories
 from app.models import Donation, Person
 from app.workflow import audit, inputs
 from app.workflow.errors import InvalidInput, NotFound
-from app.workflow.outbox import check_entry, enqueue, money_step
+from app.workflow.outbox import books_turn, check_entry, enqueue, money_step
 from app.workflow.requests import next_code
 from ledger import EntryRefused
 from ledger import entries as E
@@ -61,7 +61,6 @@ def record(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
         code = next_code(session, "D", date.year)
         entry = E.donation(code, date, category, account, amount, cur, fee=fee,
                            donor_name=name)
-        check_entry(entry)
         donation = Donation(code=code, date=date, amount=amount, fee=fee or Decimal("0.00"),
                             account=account, category=category, donor_name=name,
                             donor_consents_public=consents, recorded_by=actor.id)
@@ -69,7 +68,8 @@ def record(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
         enqueue(session, entry)
         audit.record(session, actor.id, "donation.recorded", code, amount=str(amount),
                      fee=str(fee or 0), account=account)
-        session.flush()
+        books_turn(session)
+        check_entry(entry)
         result = view(donation)
     return result
 
@@ -104,12 +104,12 @@ def refund(actor: Person, code: str, body: dict | None = None, *,
         seq = donation.refund_count + 1
         entry = E.donation_refund(code, seq, today, donation.category, donation.account,
                                   amount, cur)
-        check_entry(entry)
         donation.refunded += amount
         donation.refund_count = seq
         enqueue(session, entry)
         audit.record(session, actor.id, "donation.refunded", code, amount=str(amount),
                      seq=seq)
-        session.flush()
+        books_turn(session)
+        check_entry(entry)
         result = view(donation)
     return result

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.db import session_scope
@@ -27,7 +28,7 @@ from app.models import (AidRequest, Donation, ImportedLine, ImportMapping, Payme
                         Status, utcnow)
 from app.workflow import audit, inputs
 from app.workflow.errors import BooksRefused, Conflict, InvalidInput
-from app.workflow.outbox import enqueue, money_step
+from app.workflow.outbox import books_turn, enqueue, money_step
 from app.workflow.requests import next_code, pay_in
 from ledger import EntryRefused
 from ledger import entries as E
@@ -160,16 +161,12 @@ def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
                                      code=code, row=row), field="match")
         if not plan.donations and not matches:
             return {"added": 0, "codes": [], "paid": [], "duplicates": len(plan.duplicates)}
-        state = books().state.copy()
-
-        def check(entry) -> None:
-            _check_in(state, entry)
-
+        written = []  # every entry, checked against the books once all are written
         codes = []
         for line in plan.donations:
             code = next_code(session, "D", line.date.year)
             entry = donation_entry(line, code, plan.account, plan.category)
-            check(entry)
+            written.append(entry)
             session.add(Donation(code=code, date=line.date, amount=line.amount, fee=line.fee,
                                  account=plan.account, category=plan.category,
                                  donor_name=line.name if line.consent else None,
@@ -182,8 +179,8 @@ def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
         paid = []
         for row, code in sorted(matches.items()):
             line = outgoing[row][0]
-            req = pay_in(session, actor, code, -line.amount, plan.account, line.date,
-                         check=check)
+            req, entry = pay_in(session, actor, code, -line.amount, plan.account, line.date)
+            written.append(entry)
             cid = _payments(session, req.id)[0].carebooks_id
             session.add(_record(plan, line, "payment", code, None, actor, cid=cid))
             paid.append({"row": row, "code": code, "amount": str(-line.amount)})
@@ -191,7 +188,14 @@ def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
                      file_sha256=plan.file_sha256, donations=len(codes), payments=len(paid),
                      duplicates=len(plan.duplicates), gross=plan.view()["totals"]["gross"],
                      currency=cur)
-        session.flush()
+        try:
+            state = books_turn(session).copy()  # each entry checked after those before it
+        except IntegrityError:  # another confirm of these lines committed meanwhile
+            raise Conflict(_("the file, the books or the requests changed since the "
+                             "preview; nothing was written: preview it again"),
+                           field="file") from None
+        for entry in written:
+            _check_in(state, entry)
     return {"added": len(codes), "codes": codes, "paid": paid,
             "duplicates": len(plan.duplicates)}
 

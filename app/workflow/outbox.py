@@ -18,14 +18,15 @@ every worker process.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 
 from beancount.core import data
 from beancount.parser import printer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select, update
 
-from app.db import session_scope
+from app.db import engine, session_scope
 from app.fund import books, books_dir
 from app.models import Outbox, utcnow
 from app.workflow.errors import BooksRefused, BooksUnavailable, SavedNotInBooks
@@ -33,6 +34,7 @@ from app.workflow.repair import mend_torn_tails, parsed
 from ledger import BooksInvalid, EntryRefused, LedgerError
 from ledger.books import META_DIR
 from ledger.files import locked
+from ledger.state import BooksState
 
 
 # Which field of a request a refusal of the books is about.
@@ -41,34 +43,61 @@ _FIELDS = {"cash-below-zero": "account", "account-not-open": "account", "currenc
            "exceeds-outstanding": "amount", "exceeds-donation": "amount"}
 
 
+# Set while this thread holds the money lock: the books' checks of an entry are only
+# meaningful then (`check_entry` insists).
+_HOLDING: ContextVar[bool] = ContextVar("carebooks_money_lock", default=False)
+
+
 @contextmanager
 def money_lock():
     """Hold the fund-wide lock for one money-moving operation."""
     path = books_dir() / META_DIR / "money.lock"
     with locked(path):
-        yield
+        token = _HOLDING.set(True)
+        try:
+            yield
+        finally:
+            _HOLDING.reset(token)
+
+
+_ENQUEUED = "carebooks.enqueued"
+_HELD = "carebooks.money_lock"
 
 
 @contextmanager
 def money_step():
-    """One money-moving step: under the money lock, in one database transaction, settle
-    what an earlier step or a crash left and let the caller do its work (committed when
-    the block ends); then append the entries the caller enqueued to the books.
+    """One money-moving step in one database transaction: the caller reads and locks its
+    rows and writes its changes (enqueueing each entry for the books), then calls
+    `books_turn`, which takes the money lock and settles what an earlier step or a crash
+    left, and checks what it wrote against the books. The transaction commits when the
+    block ends, still under the lock, and the enqueued entries are appended to the books.
 
-    If the books cannot be written before the step (a full disk, writes stopped after a
-    failed fsync), nothing changes: BooksUnavailable. If they cannot be written after the
-    commit, the change stands and its entry waits in the outbox: SavedNotInBooks, which
-    says so, so that nobody does it twice.
+    The money lock is taken as late as that because every money write of the host waits
+    its turn for it (docs/performance.md, "HTTP under gunicorn"): under it go one query
+    (the settle), the books' checks, the audit chain and the commit, not the step's own
+    round trips. Two rules keep this free of deadlock: every row lock a step needs is
+    taken before `books_turn` (nothing waits for a row while holding the money lock), and
+    on SQLite, whose BEGIN IMMEDIATE takes the database's one write lock, the money lock
+    is taken first, at the start of the step, as everything else that holds both does.
+
+    If the books cannot be written before the commit (a full disk, writes stopped after
+    a failed fsync), nothing changes: BooksUnavailable. If they cannot be written after
+    it, the change stands and its entry waits in the outbox: SavedNotInBooks, which says
+    so, so that nobody does it twice.
     """
-    with money_lock():
-        with session_scope() as session:
-            try:
-                _settle_in(session)
-            except LedgerError as exc:
-                raise BooksUnavailable(f"{exc.message} — nothing was changed",
-                                       code=exc.rule.replace("-", "_")) from exc
-            mine = session.info[_ENQUEUED] = []
+    with Session(engine(), expire_on_commit=False) as session, ExitStack() as held:
+        mine = session.info[_ENQUEUED] = []
+        session.info[_HELD] = held
+        if session.get_bind().dialect.name != "postgresql":
+            books_turn(session)
+        try:
             yield session
+            if mine and not _HOLDING.get():
+                raise RuntimeError("a money step enqueued entries without books_turn()")
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
         try:
             for entry in mine:
                 books().post(entry)
@@ -79,6 +108,27 @@ def money_step():
                 "check`); do not do this again") from exc
     if mine:  # after the lock: the next step need not wait for it (nor do it, mostly)
         _mark_done([e.meta["carebooks-id"] for e in mine])
+
+
+def books_turn(session: Session) -> BooksState:
+    """Inside a money step, once its rows are locked and written: send them, take the
+    money lock (held until the step's entries are in the books), settle what earlier
+    steps left, and return the books' state to check against. A second call only
+    returns the state."""
+    held: ExitStack = session.info[_HELD]
+    if not session.info.get(_TURN):
+        session.flush()  # the step's own statements go before the lock, not under it
+        held.enter_context(money_lock())
+        session.info[_TURN] = True
+        try:
+            _settle_in(session)
+        except LedgerError as exc:
+            raise BooksUnavailable(f"{exc.message} — nothing was changed",
+                                   code=exc.rule.replace("-", "_")) from exc
+    return books().state
+
+
+_TURN = "carebooks.books_turn"
 
 
 def _mark_done(ids: list[str]) -> None:
@@ -92,7 +142,10 @@ def _mark_done(ids: list[str]) -> None:
 
 def check_entry(entry: data.Transaction) -> None:
     """Raise BooksRefused if the books would refuse `entry`, BooksUnavailable if they
-    cannot be written now (nothing is written either way)."""
+    cannot be written now (nothing is written either way). Only under the money lock
+    (`books_turn`): without it another step could change the books in between."""
+    if not _HOLDING.get():
+        raise RuntimeError("check_entry outside the money lock")
     try:
         books().check(entry)
     except EntryRefused as exc:
@@ -101,9 +154,6 @@ def check_entry(entry: data.Transaction) -> None:
     except LedgerError as exc:
         raise BooksUnavailable(f"{exc.message} — nothing was changed",
                                code=exc.rule.replace("-", "_")) from exc
-
-
-_ENQUEUED = "carebooks.enqueued"
 
 
 def enqueue(session: Session, entry: data.Transaction) -> Outbox:
@@ -123,12 +173,19 @@ def settle() -> int:
 
 
 def _settle_in(session: Session, *, compare: bool = False) -> int:
-    """Settle inside the caller's transaction. A pending row whose carebooks-id is in the
-    books (the previous step's, usually) is marked done without reading it, unless
-    `compare`; one that is not — a crash came between the commit and the append — is
-    appended, after mending a torn piece of it at the end of its month file."""
-    pending = session.exec(select(Outbox.id, Outbox.carebooks_id)
-                           .where(Outbox.status == "pending").order_by(Outbox.id)).all()
+    """Settle inside the caller's transaction: append each pending row whose carebooks-id
+    is not in the books — a crash came between the commit and the append — after mending
+    a torn piece of it at the end of its month file, and mark it done.
+
+    A pending row whose entry is in the books is, almost always, the previous step's,
+    whose own `_mark_done` is on its way: a step leaves it (one statement fewer under the
+    lock). `settle` (`compare`: every row's text is compared with the books) marks every
+    pending row, as `carebooks check` and a starting server do.
+    """
+    own = {e.meta["carebooks-id"] for e in session.info.get(_ENQUEUED, ())}
+    pending = [(i, cid) for i, cid in session.exec(
+        select(Outbox.id, Outbox.carebooks_id).where(Outbox.status == "pending")
+        .order_by(Outbox.id)) if cid not in own]  # a step's own rows are not yet committed
     if not pending:
         return 0
     try:
@@ -138,10 +195,13 @@ def _settle_in(session: Session, *, compare: bool = False) -> int:
             raise
         ids = books().state.ids
     missing = [i for i, cid in pending if compare or cid not in ids]
+    if not missing:
+        return 0
     appended = 0
     for row in _rows(session, missing):
         appended += books().post(parsed(row)).created  # a no-op if it is there already
-    session.exec(update(Outbox).where(Outbox.id.in_([i for i, _ in pending]))
+    done = [i for i, _ in pending] if compare else missing
+    session.exec(update(Outbox).where(Outbox.id.in_(done))
                  .values(status="done", done_at=utcnow()))
     return appended
 

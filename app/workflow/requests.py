@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from beancount.core import data
 from sqlalchemy import text as sql
 from flask_babel import gettext as _
 from sqlmodel import Session, select
@@ -22,7 +23,7 @@ from app.models import (AidRequest, Approval, Payment, Person, RequestNote, Role
 from app.workflow import audit, inputs
 from app.workflow import policy as rules
 from app.workflow.errors import Conflict, InvalidInput, NotFound, PolicyRefused
-from app.workflow.outbox import check_entry, enqueue, money_step
+from app.workflow.outbox import books_turn, check_entry, enqueue, money_step
 from app.workflow.retention import purge_on
 from app.workflow.states import Action, authorize, transition
 from ledger import entries as E
@@ -197,18 +198,11 @@ def approve(actor: Person, code: str, body: dict, *, today: dt.date | None = Non
             raise InvalidInput(f"amount: the first approval was for "
                                f"{fmt(earlier[0].amount, cur)}; a second approval must be "
                                "for the same amount", field="amount")
-        state = books().state
-        spent = state.monthly.get(aid_account(req.category), {}).get(month_of(today),
-                                                                     Decimal(0))
-        rules.check_approval(session, policy, req, amount, actor,
-                             available=state.available(), category_month_total=spent,
-                             currency=cur, now=stamp)
         session.add(Approval(request_id=req.id, treasurer_id=actor.id, amount=amount))
         needed = rules.approvals_needed(policy, amount)
-        done = len(earlier) + 1 >= needed
-        if done:
+        entry = None
+        if len(earlier) + 1 >= needed:
             entry = E.approval(code, 1, today, req.category, amount, cur)
-            check_entry(entry)
             transition(req, Action.approve, actor, Status.approved)
             req.approved_amount, req.approved_at = amount, stamp
             enqueue(session, entry)
@@ -217,7 +211,18 @@ def approve(actor: Person, code: str, body: dict, *, today: dt.date | None = Non
         audit.record(session, actor.id, "request.approve", code, amount=str(amount),
                      approvals=len(earlier) + 1, needed=needed,
                      status_to=req.status)
-    return get(actor, code)  # read after the money lock is released: nobody waits on it
+        result = view(session, req, actor)  # before the lock: nobody waits on it
+        # The rules that read the books (and the member's other approvals) under the lock:
+        # any refusal rolls all of the above back.
+        state = books_turn(session)
+        spent = state.monthly.get(aid_account(req.category), {}).get(month_of(today),
+                                                                     Decimal(0))
+        rules.check_approval(session, policy, req, amount, actor,
+                             available=state.available(), category_month_total=spent,
+                             currency=cur, now=stamp)
+        if entry is not None:
+            check_entry(entry)
+    return result
 
 
 def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -> dict:
@@ -230,14 +235,17 @@ def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -
     if date > today:
         raise InvalidInput(_("date: %(date)s is in the future", date=date), field="date")
     with money_step() as session:
-        pay_in(session, actor, code, amount, account, date)
-    return get(actor, code)
+        req, entry = pay_in(session, actor, code, amount, account, date)
+        result = view(session, req, actor)  # before the lock: nobody waits on it
+        books_turn(session)
+        check_entry(entry)
+    return result
 
 
 def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account: str,
-           date: dt.date, *, check=check_entry) -> AidRequest:
-    """Record a payment inside the caller's money step (`check` tests the entry against
-    the books; an import passes one that counts the entries written before it)."""
+           date: dt.date) -> tuple[AidRequest, data.Transaction]:
+    """Record a payment inside the caller's money step, before its `books_turn`; return
+    the request and the payment's entry, which the caller checks against the books."""
     cur = books().currency
     req = _find(session, code, actor, lock=True)
     authorize(req, Action.pay, actor)
@@ -250,7 +258,6 @@ def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account:
     seq = len(session.exec(select(Payment).where(Payment.request_id == req.id)).all()) + 1
     entry = E.payment(code, seq, date, req.category, req.payout_method, account, amount,
                       cur)
-    check(entry)
     session.add(Payment(request_id=req.id, seq=seq, amount=amount, account=account,
                         date=date, treasurer_id=actor.id,
                         carebooks_id=entry.meta["carebooks-id"]))
@@ -261,8 +268,7 @@ def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account:
     enqueue(session, entry)
     audit.record(session, actor.id, "request.pay", code, amount=str(amount),
                  account=account, seq=seq, status_to=req.status)
-    session.flush()
-    return req
+    return req, entry
 
 
 def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -> dict:
@@ -274,16 +280,19 @@ def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None
         req = _find(session, code, actor, lock=True)
         authorize(req, Action.cancel, actor)
         unpaid = req.approved_amount - req.paid_amount
-        if unpaid > 0:
-            entry = E.cancellation(code, 1, today, req.category, unpaid, cur)
-            check_entry(entry)
+        entry = E.cancellation(code, 1, today, req.category, unpaid, cur) if unpaid > 0 else None
+        if entry is not None:
             enqueue(session, entry)
         before = transition(req, Action.cancel, actor, Status.cancelled)
         session.add(RequestNote(request_id=req.id, author_id=actor.id, kind="cancelled",
                                 body=reason))
         audit.record(session, actor.id, "request.cancel", code, reversed=str(unpaid),
                      status_from=before.value, status_to=req.status)
-    return get(actor, code)
+        result = view(session, req, actor)
+        if entry is not None:
+            books_turn(session)
+            check_entry(entry)
+    return result
 
 
 def approval_preview(actor: Person, code: str, *, today: dt.date | None = None) -> dict:

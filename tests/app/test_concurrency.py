@@ -130,3 +130,42 @@ def test_32_concurrent_approvals_of_one_request_have_one_effect(fund):
     with fund.ctx():
         from app.fund import books
         assert books().state.outstanding(code) == Decimal("180.00")
+
+
+# --- rules that span requests, with the money lock taken late (docs/performance.md) -------
+
+def test_two_final_approvals_for_one_member_at_once_keep_the_member_cap(fund):
+    """Each request alone fits the member's cap of 1,500.00, both together do not: approved
+    at the same moment, exactly one is booked and the other is refused by the cap."""
+    codes = [ask(fund, amount="1000.00"), ask(fund, amount="1000.00")]
+    with fund.ctx():
+        for code in codes:  # 1,000.00 needs two approvals: the first books nothing
+            assert requests.approve(fund.people["treasurer"], code, {})["status"] == "submitted"
+    outcomes = _race(fund, [("treasurer2", requests.approve, (code, {})) for code in codes])
+    ok = [o for o in outcomes if isinstance(o, dict)]
+    refused = [o for o in outcomes if isinstance(o, WorkflowError)]
+    assert len(ok) == 1 and len(refused) == 1, outcomes
+    assert refused[0].code == "member_cap"
+    assert len(_ids(fund, "approve:")) == 1
+    with fund.ctx():
+        from app.fund import books
+        assert books().state.committed() == Decimal("1000.00")
+
+
+def test_a_payment_and_a_cancellation_of_one_request_at_once_agree_with_the_books(fund):
+    """Whichever comes first, the request, the database and the books end in one story:
+    paid then cancelled (nothing left to reverse), or cancelled then the payment refused."""
+    code = ask(fund, amount="300.00")
+    with fund.ctx():
+        requests.approve(fund.people["treasurer"], code, {})
+    outcomes = _race(fund, [
+        ("treasurer", requests.pay, (code, {"amount": "300.00", "account": "Assets:Fund:Bank"})),
+        ("treasurer2", requests.cancel, (code, {"reason": "Paid by another group"}))])
+    with fund.ctx():
+        from app.fund import books
+        from app.workflow.check import run_check
+        state = books().state
+        paid = isinstance(outcomes[0], dict)
+        assert state.balance("Assets:Fund:Bank") == Decimal("5000.00") - (300 if paid else 0)
+        assert state.outstanding(code) == 0
+        assert run_check().ok, str(run_check())
