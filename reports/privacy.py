@@ -35,10 +35,10 @@ class Group:
     by_recipient: dict[Hashable, Decimal] = field(default_factory=dict)
     amounts: list[Decimal] = field(default_factory=list)
 
-    def add(self, recipient: Hashable, amount: Decimal) -> None:
-        """Count one request of `amount` for `recipient`."""
-        self.by_recipient[recipient] = self.by_recipient.get(recipient, ZERO) + amount
-        self.amounts.append(amount)
+    def add(self, recipient: Hashable, amount: Decimal, times: int = 1) -> None:
+        """Count `times` requests of `amount` each for `recipient`."""
+        self.by_recipient[recipient] = self.by_recipient.get(recipient, ZERO) + amount * times
+        self.amounts.extend([amount] * times)
 
     @property
     def recipients(self) -> int:

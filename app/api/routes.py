@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 
 from app.api import bp, body, current_person
 from app.api.idempotency import idempotent
@@ -116,7 +116,7 @@ def get_summary():
     month = request.args.get("month")
     if month is not None and not month.strip():
         month = "?"  # an empty month is a mistake, not "this month": refused by summary()
-    return jsonify(summary.summary(month))
+    return Response(summary.summary_json(month), mimetype="application/json")
 
 
 @bp.post("/months/<month>/seal")
