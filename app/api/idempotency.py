@@ -11,7 +11,7 @@ import time
 
 from flask import Response, request
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import select, update
 
 from app.db import session_scope
 from app.models import IdempotencyKey
@@ -79,11 +79,11 @@ def idempotent(view):
         if resp.status_code >= 500:
             _release(person.id, key)
         else:
-            with session_scope() as session:
-                row = session.exec(select(IdempotencyKey).where(
-                    IdempotencyKey.person_id == person.id, IdempotencyKey.key == key)).one()
-                row.status_code = resp.status_code
-                row.response = resp.get_data(as_text=True)
+            with session_scope() as session:  # one statement: the row is ours since _claim
+                session.exec(update(IdempotencyKey).where(
+                    IdempotencyKey.person_id == person.id, IdempotencyKey.key == key)
+                    .values(status_code=resp.status_code,
+                            response=resp.get_data(as_text=True)))
         return resp
 
     return wrapper
