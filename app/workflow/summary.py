@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from decimal import Decimal
 
 from sqlalchemy import bindparam
@@ -31,6 +32,7 @@ ZERO = Decimal("0.00")
 # by an append, which changes the key. A hand edit of the books reloads them into a new
 # state object. Without it, every public read decrypted and summed the month's rows.
 _CACHE = "carebooks.summary_cache"
+_COMPUTING = "carebooks.summary_computing"
 
 
 def money(value: Decimal) -> str:
@@ -91,8 +93,15 @@ def summary(month: str | None = None) -> dict:
     hit = cache.get(month)
     if hit is not None and hit[0] is state and hit[1] == key:
         return hit[2]
-    result = _compute(month, start, end, prev, state, rules, dominance_share, rounding_unit)
-    cache[month] = (state, key, result, current_app.json.dumps(result).encode() + b"\n")
+    # One thread of the process works it out; the others reading at that moment wait for
+    # its answer rather than each reading the same rows again.
+    with current_app.extensions.setdefault(_COMPUTING, threading.Lock()):
+        hit = cache.get(month)
+        if hit is not None and hit[0] is state and hit[1] == key:
+            return hit[2]
+        result = _compute(month, start, end, prev, state, rules, dominance_share,
+                          rounding_unit)
+        cache[month] = (state, key, result, current_app.json.dumps(result).encode() + b"\n")
     return result
 
 
