@@ -14,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlmodel import Session, select
+from sqlalchemy import case
+from sqlmodel import Session, func, select
 
 from app.db import session_scope
 from app.models import AidRequest, Person, Policy, Role, Status, utcnow
@@ -150,17 +151,17 @@ def check_request_cap(policy: Policy, amount: Decimal, currency: str) -> None:
 
 def member_used(session: Session, member_id: int, since: dt.datetime,
                 exclude_id: int | None) -> Decimal:
-    """What a member was approved (less cancelled, unpaid parts) since `since`."""
-    rows = session.exec(select(AidRequest.id, AidRequest.status, AidRequest.paid_amount,
-                               AidRequest.approved_amount).where(  # not the stories
+    """What a member was approved (less cancelled, unpaid parts) since `since`: one sum
+    worked out by the database, whatever the member's history."""
+    zero = Decimal("0.00")
+    query = select(func.coalesce(func.sum(case(
+        (AidRequest.status == Status.cancelled, AidRequest.paid_amount),
+        else_=func.coalesce(AidRequest.approved_amount, zero))), zero)).where(
         AidRequest.member_id == member_id, AidRequest.status.in_([s.value for s in COMMITTED]),
-        AidRequest.approved_at >= since)).all()
-    used = Decimal("0.00")
-    for row_id, status, paid, approved in rows:
-        if row_id == exclude_id:
-            continue
-        used += paid if status == Status.cancelled else (approved or 0)
-    return used
+        AidRequest.approved_at >= since)
+    if exclude_id is not None:
+        query = query.where(AidRequest.id != exclude_id)
+    return Decimal(session.exec(query).one()).quantize(zero)
 
 
 def check_approval(session: Session, policy: Policy, request: AidRequest, amount: Decimal,
