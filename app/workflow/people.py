@@ -9,6 +9,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from flask_babel import gettext as _
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from app.db import session_scope
@@ -83,13 +84,16 @@ def create_token(email: str) -> str:
     return token
 
 
+_BY_TOKEN = (select(Person).join(ApiToken, ApiToken.person_id == Person.id)
+             .where(ApiToken.token_sha256 == bindparam("digest"),
+                    ApiToken.revoked == False))  # noqa: E712
+
+
 def person_for_token(token: str) -> Person:
     """Who a bearer token belongs to; Unauthenticated if it is unknown or revoked."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    with session_scope() as session:  # one query: it runs on every API call
-        person = session.exec(select(Person).join(ApiToken, ApiToken.person_id == Person.id)
-                              .where(ApiToken.token_sha256 == digest,
-                                     ApiToken.revoked == False)).first()  # noqa: E712
+    with session_scope() as session:  # one query, built once: it runs on every API call
+        person = session.exec(_BY_TOKEN, params={"digest": digest}).first()
     if person is None or not person.active:
         raise Unauthenticated("the bearer token is not valid")
     return person

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from beancount.core import data
+from sqlalchemy import bindparam
 from sqlalchemy import text as sql
 from flask_babel import gettext as _
 from sqlmodel import Session, select
@@ -44,11 +45,21 @@ def next_code(session: Session, prefix: str, year: int) -> str:
     return f"{name}-{value:04d}"
 
 
+# The statements every request's answer runs, built once (SQLAlchemy then reuses their
+# compiled SQL without working out their cache keys again; docs/performance.md).
+_BY_CODE = select(AidRequest).where(AidRequest.code == bindparam("code"))
+_BY_CODE_LOCKED = _BY_CODE.with_for_update()
+_APPROVALS = (select(Approval).where(Approval.request_id == bindparam("rid"))
+              .order_by(Approval.id))
+_NOTES = (select(RequestNote).where(RequestNote.request_id == bindparam("rid"))
+          .order_by(RequestNote.id))
+_PAYMENTS = select(Payment).where(Payment.request_id == bindparam("rid")).order_by(Payment.seq)
+_HANDLES = select(Person.id, Person.handle).where(
+    Person.id.in_(bindparam("ids", expanding=True)))
+
+
 def _find(session: Session, code: str, actor: Person, *, lock: bool = False) -> AidRequest:
-    query = select(AidRequest).where(AidRequest.code == code)
-    if lock:
-        query = query.with_for_update()
-    req = session.exec(query).first()
+    req = session.exec(_BY_CODE_LOCKED if lock else _BY_CODE, params={"code": code}).first()
     if req is None or not (actor.has(Role.treasurer) or req.member_id == actor.id):
         raise NotFound(_("no request %(code)s", code=code))  # same answer if it exists
     return req
@@ -56,15 +67,12 @@ def _find(session: Session, code: str, actor: Person, *, lock: bool = False) -> 
 
 def view(session: Session, req: AidRequest, actor: Person) -> dict:
     """The request as its member or a treasurer sees it."""
-    approvals = session.exec(select(Approval).where(Approval.request_id == req.id)
-                             .order_by(Approval.id)).all()
-    notes = session.exec(select(RequestNote).where(RequestNote.request_id == req.id)
-                         .order_by(RequestNote.id)).all()
-    payments = session.exec(select(Payment).where(Payment.request_id == req.id)
-                            .order_by(Payment.seq)).all()
-    handles = {p.id: p.handle for p in session.exec(select(Person).where(
-        Person.id.in_({req.member_id} | {a.treasurer_id for a in approvals}
-                      | {n.author_id for n in notes})))}
+    approvals = session.exec(_APPROVALS, params={"rid": req.id}).all()
+    notes = session.exec(_NOTES, params={"rid": req.id}).all()
+    payments = session.exec(_PAYMENTS, params={"rid": req.id}).all()
+    handles = dict(session.exec(_HANDLES, params={"ids": sorted(
+        {req.member_id} | {a.treasurer_id for a in approvals}
+        | {n.author_id for n in notes})}).all())
     policy = rules.current(session)
     approved = req.approved_amount
     outstanding = (approved - req.paid_amount
