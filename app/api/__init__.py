@@ -66,8 +66,9 @@ def _routing_error(exc):
     return error_response(code, message, exc.code)
 
 
-def current_person():
-    """The person the bearer token names (cached for the request), or Unauthenticated."""
+def current_person(session=None):
+    """The person the bearer token names (cached for the request), or Unauthenticated;
+    read in the caller's `session` when one is given (app.api.idempotency)."""
     from app.workflow.people import person_for_token
 
     if "api_person" not in g:
@@ -76,7 +77,7 @@ def current_person():
         if scheme.lower() != "bearer" or not token.strip():
             raise wf.Unauthenticated("send Authorization: Bearer <token> "
                                      "(make one with `carebooks token create EMAIL`)")
-        g.api_person = person_for_token(token.strip())
+        g.api_person = person_for_token(token.strip(), session)
     return g.api_person
 
 

@@ -14,23 +14,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select, update
 
 from app.db import session_scope
-from app.models import IdempotencyKey
+from app.models import IdempotencyKey, Person
 from app.workflow.errors import Conflict, InvalidInput, WorkflowError
 
 WAIT_SECONDS = 10.0
 
 
-def _claim(person_id: int, key: str, digest: str) -> IdempotencyKey | None:
-    """Insert the key as in progress; return the existing row if someone holds it."""
+def _claim(key: str, digest: str) -> tuple[Person, IdempotencyKey | None]:
+    """Who is asking (their token), and the key inserted as in progress, in one
+    transaction; the existing row if someone holds the key already."""
+    from app.api import current_person
+
     try:
         with session_scope() as session:
-            session.add(IdempotencyKey(person_id=person_id, key=key, method=request.method,
+            person = current_person(session)
+            session.add(IdempotencyKey(person_id=person.id, key=key, method=request.method,
                                        path=request.path, body_sha256=digest))
-        return None
+        return person, None
     except IntegrityError:
         with session_scope() as session:
-            return session.exec(select(IdempotencyKey).where(
-                IdempotencyKey.person_id == person_id, IdempotencyKey.key == key)).first()
+            return person, session.exec(select(IdempotencyKey).where(
+                IdempotencyKey.person_id == person.id, IdempotencyKey.key == key)).first()
 
 
 def idempotent(view):
@@ -38,19 +42,16 @@ def idempotent(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        from app.api import current_person
-
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return view(*args, **kwargs)
         if not 1 <= len(key) <= 255:
             raise InvalidInput("Idempotency-Key: 1 to 255 characters", field="Idempotency-Key")
-        person = current_person()
         digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode()
                                 + b"\n" + request.get_data()).hexdigest()
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
-            existing = _claim(person.id, key, digest)
+            person, existing = _claim(key, digest)
             if existing is None:
                 break
             if existing.body_sha256 != digest:

@@ -10,7 +10,7 @@ import secrets
 from argon2 import PasswordHasher
 from flask_babel import gettext as _
 from sqlalchemy import bindparam
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app.db import session_scope
 from app.models import ApiToken, Person, Role
@@ -89,13 +89,18 @@ _BY_TOKEN = (select(Person).join(ApiToken, ApiToken.person_id == Person.id)
                     ApiToken.revoked == False))  # noqa: E712
 
 
-def person_for_token(token: str) -> Person:
-    """Who a bearer token belongs to; Unauthenticated if it is unknown or revoked."""
+def person_for_token(token: str, session: Session | None = None) -> Person:
+    """Who a bearer token belongs to; Unauthenticated if it is unknown or revoked. In the
+    caller's `session` if given (the person comes back detached, loaded, whatever that
+    transaction does next), else in one of its own."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    with session_scope() as session:  # one query, built once: it runs on every API call
-        person = session.exec(_BY_TOKEN, params={"digest": digest}).first()
+    if session is None:
+        with session_scope() as own:  # one query, built once: it runs on every API call
+            return person_for_token(token, own)
+    person = session.exec(_BY_TOKEN, params={"digest": digest}).first()
     if person is None or not person.active:
         raise Unauthenticated("the bearer token is not valid")
+    session.expunge(person)
     return person
 
 
