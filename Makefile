@@ -54,7 +54,8 @@ bench-report: $(STAMP)
 	$(PY) bench/report.py --keep
 
 # The app under gunicorn (2 workers) with a mixed HTTP load on 127.0.0.1, then `check`
-# (docs/performance.md). PostgreSQL at 127.0.0.1:5432: it creates and drops carebooks_bench.
+# (docs/performance.md). The local PostgreSQL (its Unix socket, else 127.0.0.1:5432): it
+# creates and drops carebooks_bench.
 bench-http: $(STAMP)
 	$(PY) bench/http_load.py
 

@@ -1,0 +1,144 @@
+"""CPU per API call, in process: what one summary read and each kind of write costs the
+server, without HTTP, threads or other load (docs/performance.md, "Where the time still
+goes").
+
+    .venv/bin/python bench/api_cpu.py                 # PostgreSQL (its Unix socket), 200 rounds
+    .venv/bin/python bench/api_cpu.py --sqlite
+    .venv/bin/python bench/api_cpu.py --profile out.prof   # cProfile (CPU time) of the rounds
+
+A fresh fund (`carebooks init`, a treasurer, a member, a token each, the opening donation);
+then rounds of: a member submits a request, a treasurer records a donation, approves the
+request and pays it, every POST with its own `Idempotency-Key`, through the Flask test
+client. Each call is timed with `time.process_time` (this process's CPU, system time
+included: the database's own CPU is not). The first rounds warm up and are not counted.
+Then the month's summary is read N times with its answer kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.harness import carebooks, fund_env  # noqa: E402
+from bench.http_load import (BANK, PASSWORD, create_database, default_admin_url,  # noqa: E402
+                             donation_body, drop_database)
+
+KINDS = ("submit", "donation", "approve", "pay")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--reads", type=int, default=2000)
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "CAREBOOKS_BENCH_ADMIN_URL", default_admin_url()))
+    parser.add_argument("--database-name", default="carebooks_bench_cpu")
+    parser.add_argument("--profile", help="write a cProfile (CPU time) of the rounds here")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="carebooks-cpu-"))
+    url = None if args.sqlite else create_database(args.database_url, args.database_name)
+    try:
+        env = fund_env(work / "instance", url)
+        carebooks(env, "init", "--name", "Bench Mutual Aid", "--currency", "USD")
+        tokens = {}
+        for role, email in (("treasurer", "t@example.org"), ("member", "m@example.org")):
+            carebooks(env, "user", "add", email, "--role", role, "--password-stdin",
+                      stdin=PASSWORD + "\n")
+            tokens[role] = carebooks(env, "token", "create", email).stdout.strip()
+        os.environ.update(env)
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            if name not in env:
+                os.environ.pop(name, None)
+        return run(args, tokens, "SQLite" if args.sqlite else "PostgreSQL")
+    finally:
+        if url:
+            drop_database(args.database_url, args.database_name)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, tokens: dict[str, str], database: str) -> int:
+    from app.wsgi import app  # after the environment names the fund
+
+    client = app.test_client()
+    today = dt.date.today()
+    request_body = {"amount": "1.00", "category": "rent",
+                    "needed_by": (today + dt.timedelta(days=7)).isoformat(),
+                    "payout_method": "bank", "story": "The rent is due on Friday."}
+
+    def post(role: str, path: str, body: dict) -> dict:
+        response = client.post(path, json=body, headers={
+            "Authorization": f"Bearer {tokens[role]}", "Idempotency-Key": uuid.uuid4().hex})
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"{path}: {response.status_code} {response.get_data()!r}")
+        return response.get_json()
+
+    post("treasurer", "/api/v1/donations", donation_body("100000.00"))
+    spent: dict[str, list[float]] = {k: [] for k in KINDS}
+
+    def timed(kind: str, role: str, path: str, body: dict) -> dict:
+        start = time.process_time()
+        data = post(role, path, body)
+        spent[kind].append(time.process_time() - start)
+        return data
+
+    def one_round() -> None:
+        code = timed("submit", "member", "/api/v1/requests", request_body)["code"]
+        timed("donation", "treasurer", "/api/v1/donations", donation_body("20.00"))
+        timed("approve", "treasurer", f"/api/v1/requests/{code}/approve", {})
+        timed("pay", "treasurer", f"/api/v1/requests/{code}/payments",
+              {"amount": "1.00", "account": BANK})
+
+    for _ in range(args.warmup):
+        one_round()
+    for values in spent.values():
+        values.clear()
+    profile = None
+    if args.profile:
+        import cProfile
+        profile = cProfile.Profile(time.process_time)
+        profile.enable()
+    for _ in range(args.rounds):
+        one_round()
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(args.profile)
+
+    month = today.strftime("%Y-%m")
+    client.get(f"/api/v1/summary?month={month}")  # worked out once, then kept
+    start = time.process_time()
+    for _ in range(args.reads):
+        response = client.get(f"/api/v1/summary?month={month}")
+    read_ms = (time.process_time() - start) / args.reads * 1000
+    if response.status_code != 200:
+        raise RuntimeError(f"summary: {response.status_code}")
+
+    print(f"CPU per API call, in process ({database}; {args.rounds} rounds after "
+          f"{args.warmup} warm-up; Flask test client, no HTTP)")
+    print(f"{'call':34s} {'mean ms':>8s} {'p50 ms':>8s}")
+    print(f"{'GET /api/v1/summary (answer kept)':34s} {read_ms:8.2f} {'':>8s}")
+    paths = {"submit": "POST /requests", "donation": "POST /donations",
+             "approve": "POST /requests/<code>/approve",
+             "pay": "POST /requests/<code>/payments"}
+    for kind in KINDS:
+        ms = [v * 1000 for v in spent[kind]]
+        print(f"{paths[kind]:34s} {statistics.mean(ms):8.2f} {statistics.median(ms):8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
