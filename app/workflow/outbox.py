@@ -3,19 +3,20 @@
 A state change that moves money commits, in one database transaction, an outbox row
 holding the exact entry text. After the commit the entry is appended to the books (which
 fsync), and — once the money lock is released, so that nobody waits for it — the row is
-marked done. A row left pending (a crash, or that last write lost) is marked by the next
-money step inside its own transaction, or by `carebooks check`.
+marked done. A row whose entry never reached the books (a crash between the commit and
+the append) is appended by the next money step inside its own transaction; a row whose
+entry is in the books but was never marked (a crash, or that last write lost) is marked
+by a starting server or `carebooks check`.
 
 `settle` finishes what a crash left: a pending entry whose carebooks-id is already in the
 books is only marked done; one that is not is appended; a torn piece of one at the end of
 a month file (its writer died mid-append) is cut off first and the whole entry written
 again (app/workflow/repair.py).
 
-All money-moving work runs under `money_lock`, an exclusive lock on a file in the books
-folder, so that the checks against the books and the append see the same state in
-every worker process.
+The checks against the books, the commit and the append run under `money_lock`, an
+exclusive lock on a file in the books folder, so that they see the same state in every
+worker process; a step locks and writes its own rows before it (`money_step`).
 """
-
 from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
@@ -133,7 +134,8 @@ _TURN = "carebooks.books_turn"
 
 def _mark_done(ids: list[str]) -> None:
     """Mark these outbox rows done (their entries are in the books). Losing this write to
-    a crash costs nothing: the next settle finds them in the books and marks them."""
+    a crash costs nothing: a starting server's or `check`'s settle finds them in the books
+    and marks them, and meanwhile a money step's settle passes over them."""
     with session_scope() as session:
         session.exec(update(Outbox).where(Outbox.carebooks_id.in_(ids),
                                           Outbox.status == "pending")
