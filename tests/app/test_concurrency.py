@@ -169,3 +169,25 @@ def test_a_payment_and_a_cancellation_of_one_request_at_once_agree_with_the_book
         assert state.balance("Assets:Fund:Bank") == Decimal("5000.00") - (300 if paid else 0)
         assert state.outstanding(code) == 0
         assert run_check().ok, str(run_check())
+
+
+def test_check_and_money_steps_at_once_all_finish_and_agree(fund):
+    """`carebooks check` holds the money lock while steps wait for it with their rows
+    locked: nobody waits for anybody in a circle, and the books agree at the end."""
+    from app.workflow.check import run_check
+
+    codes = [ask(fund, who="member" if i % 2 else "member2", amount="100.00")
+             for i in range(4)]
+    with fund.ctx():
+        for code in codes:
+            requests.approve(fund.people["treasurer"], code, {})
+    pay = {"amount": "100.00", "account": "Assets:Fund:Bank"}
+    calls = [("treasurer", requests.pay, (code, pay)) for code in codes]
+    calls += [("admin", lambda _who: run_check(), ()) for _ in range(2)]
+    outcomes = _race(fund, calls)
+    assert all(isinstance(o, dict) for o in outcomes[:4]), outcomes
+    assert all(o is not None and o.ok for o in outcomes[4:]), [str(o) for o in outcomes[4:]]
+    with fund.ctx():
+        from app.fund import books
+        assert books().state.balance("Assets:Fund:Bank") == Decimal("4600.00")
+        assert run_check().ok
