@@ -15,6 +15,7 @@ from sqlmodel import select, update
 
 from app.db import session_scope
 from app.models import IdempotencyKey, Person
+from app.workflow import outbox
 from app.workflow.errors import Conflict, InvalidInput, WorkflowError
 
 WAIT_SECONDS = 10.0
@@ -65,26 +66,30 @@ def idempotent(view):
                 raise Conflict("a request with this Idempotency-Key is still being processed",
                                code="idempotency_in_progress")
             time.sleep(0.05)
-        try:
-            response = view(*args, **kwargs)
-        except WorkflowError as exc:  # a refusal is an answer too: store it for replays
-            from app.api import workflow_error_response
-            response = workflow_error_response(exc)
-        except Exception:
-            _release(person.id, key)
-            raise
-        resp = response if isinstance(response, Response) else None
-        if resp is None:
-            from flask import make_response
-            resp = make_response(response)
-        if resp.status_code >= 500:
-            _release(person.id, key)
-        else:
-            with session_scope() as session:  # one statement: the row is ours since _claim
-                session.exec(update(IdempotencyKey).where(
-                    IdempotencyKey.person_id == person.id, IdempotencyKey.key == key)
-                    .values(status_code=resp.status_code,
-                            response=resp.get_data(as_text=True)))
+        with outbox.marks_later() as marks:
+            try:
+                response = view(*args, **kwargs)
+            except WorkflowError as exc:  # a refusal is an answer too: store it for replays
+                from app.api import workflow_error_response
+                response = workflow_error_response(exc)
+            except Exception:
+                _release(person.id, key)
+                raise
+            resp = response if isinstance(response, Response) else None
+            if resp is None:
+                from flask import make_response
+                resp = make_response(response)
+            if resp.status_code >= 500:
+                _release(person.id, key)
+            else:
+                with session_scope() as session:  # the row is ours since _claim
+                    session.exec(update(IdempotencyKey).where(
+                        IdempotencyKey.person_id == person.id, IdempotencyKey.key == key)
+                        .values(status_code=resp.status_code,
+                                response=resp.get_data(as_text=True)))
+                    # the outbox rows of the money step this answer reports (if it moved
+                    # money): their entries are in the books
+                    outbox.mark_done_in(session, [marks.pop() for _ in range(len(marks))])
         return resp
 
     return wrapper

@@ -107,3 +107,24 @@ def test_check_reports_a_request_the_books_do_not_agree_with(fund):
         with session_scope() as session:  # put it back so the fixture's check passes
             row = session.exec(select(AidRequest).where(AidRequest.code == code)).one()
             row.paid_amount, row.status = Decimal("0.00"), "approved"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": "pay-once"}],
+                         ids=["no key", "with a key"])
+def test_an_api_money_write_leaves_no_row_pending(fund, headers):
+    """Answered with or without an Idempotency-Key (with one, the row is marked done in
+    the transaction that stores the answer for replays), the write's outbox rows are done
+    once the answer is out; a refusal leaves none behind either."""
+    code = ask(fund, amount="90.00")
+    assert fund.api("treasurer", "POST", f"/requests/{code}/approve", json={})[0] == 200
+    status, _ = fund.api("treasurer", "POST", f"/requests/{code}/payments",
+                         json={"amount": "90.00", "account": "Assets:Fund:Bank"}, **headers)
+    assert status == 201
+    status, _ = fund.api("treasurer", "POST", f"/requests/{code}/payments",
+                         json={"amount": "1.00", "account": "Assets:Fund:Bank"},
+                         **{k: v + "-again" for k, v in headers.items()})
+    assert status == 409  # paid in full: refused, nothing enqueued
+    with fund.ctx():
+        assert _rows("pending") == []
+        assert {r.carebooks_id for r in _rows("done")} >= {f"approve:{code}:1",
+                                                             f"pay:{code}:1"}
