@@ -89,7 +89,8 @@ def idempotent(view):
                                 response=resp.get_data(as_text=True)))
                     # the outbox rows of the money step this answer reports (if it moved
                     # money): their entries are in the books
-                    outbox.mark_done_in(session, [marks.pop() for _ in range(len(marks))])
+                    outbox.mark_done_in(session, marks)
+                marks.clear()  # committed; had it failed, marks_later marks them on its own
         return resp
 
     return wrapper

@@ -161,9 +161,9 @@ _MARKS: ContextVar[list[str] | None] = ContextVar("carebooks_outbox_marks", defa
 @contextmanager
 def marks_later():
     """Within this block a money step leaves marking its rows done to the caller, who
-    takes them (the list this yields, emptied as it takes them) into a transaction it
-    commits anyway: the API marks them with the answer it stores for replays, one
-    transaction fewer per write. Whatever is still in the list when the block ends (an
+    marks the ids in the list this yields inside a transaction it commits anyway (the API:
+    with the answer it stores for replays, one transaction fewer per write) and empties
+    the list once that has committed. Whatever is still in it when the block ends (an
     error came first) is marked here."""
     marks: list[str] = []
     token = _MARKS.set(marks)

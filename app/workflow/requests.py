@@ -263,7 +263,7 @@ def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account:
                               "not yet paid", amount=fmt(amount, cur),
                               left=fmt(outstanding, cur)),
                             code="exceeds_approved", field="amount")
-    seq = len(session.exec(select(Payment).where(Payment.request_id == req.id)).all()) + 1
+    seq = len(session.exec(_PAYMENTS, params={"rid": req.id}).all()) + 1
     entry = E.payment(code, seq, date, req.category, req.payout_method, account, amount,
                       cur)
     session.add(Payment(request_id=req.id, seq=seq, amount=amount, account=account,

@@ -101,7 +101,7 @@ def summary(month: str | None = None) -> dict:
             return hit[2]
         result = _compute(month, start, end, prev, state, rules, dominance_share,
                           rounding_unit)
-        cache[month] = (state, key, result, current_app.json.dumps(result).encode() + b"\n")
+        cache[month] = (state, key, result, _json(result))
     return result
 
 
@@ -109,7 +109,11 @@ def summary_json(month: str | None = None) -> bytes:
     """`summary(month)` as the API sends it (JSON text, made once per answer kept)."""
     result = summary(month)
     hit = current_app.extensions[_CACHE][result["month"]]
-    return hit[3] if hit[2] is result else current_app.json.dumps(result).encode() + b"\n"
+    return hit[3] if hit[2] is result else _json(result)  # replaced meanwhile: made anew
+
+
+def _json(result: dict) -> bytes:
+    return current_app.json.dumps(result).encode() + b"\n"  # as jsonify writes it
 
 
 def _compute(month: str, start: dt.date, end: dt.date, prev: str, state, rules: Rules,
@@ -154,7 +158,6 @@ def _compute(month: str, start: dt.date, end: dt.date, prev: str, state, rules: 
         "privacy": {"k": rules.k, "dominance_share": dominance_share,
                     "rounding_unit": rounding_unit},
     }
-    return result
 
 
 def dashboard(today: dt.date | None = None) -> dict:
