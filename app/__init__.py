@@ -20,6 +20,7 @@ def create_app(*, instance: str | os.PathLike | None = None,
         app.config.update(test_config)
 
     from app import api, db, fund, i18n, security, web
+    from app.api import kept
 
     db.init_app(app)
     fund.init_app(app)
@@ -27,4 +28,5 @@ def create_app(*, instance: str | os.PathLike | None = None,
     app.register_blueprint(api.bp)
     web.init_app(app)
     security.init_app(app)
+    kept.init_app(app)
     return app

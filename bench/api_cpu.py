@@ -35,7 +35,7 @@ from bench.harness import carebooks, fund_env  # noqa: E402
 from bench.http_load import (BANK, PASSWORD, create_database, default_admin_url,  # noqa: E402
                              donation_body, drop_database)
 
-KINDS = ("submit", "donation", "approve", "pay")
+KINDS = ("submit", "donation", "approve", "pay", "summary")
 
 
 def main() -> int:
@@ -75,6 +75,7 @@ def run(args, tokens: dict[str, str], database: str) -> int:
     from app.wsgi import app  # after the environment names the fund
 
     client = app.test_client()
+    statements = _count_statements()
     today = dt.date.today()
     request_body = {"amount": "1.00", "category": "rent",
                     "needed_by": (today + dt.timedelta(days=7)).isoformat(),
@@ -87,13 +88,17 @@ def run(args, tokens: dict[str, str], database: str) -> int:
             raise RuntimeError(f"{path}: {response.status_code} {response.get_data()!r}")
         return response.get_json()
 
+    month = today.strftime("%Y-%m")
     post("treasurer", "/api/v1/donations", donation_body("100000.00"))
     spent: dict[str, list[float]] = {k: [] for k in KINDS}
+    sent: dict[str, list[int]] = {k: [] for k in KINDS}
 
     def timed(kind: str, role: str, path: str, body: dict) -> dict:
+        before = statements[0]
         start = time.process_time()
         data = post(role, path, body)
         spent[kind].append(time.process_time() - start)
+        sent[kind].append(statements[0] - before)
         return data
 
     def one_round() -> None:
@@ -102,10 +107,16 @@ def run(args, tokens: dict[str, str], database: str) -> int:
         timed("approve", "treasurer", f"/api/v1/requests/{code}/approve", {})
         timed("pay", "treasurer", f"/api/v1/requests/{code}/payments",
               {"amount": "1.00", "account": BANK})
+        before = statements[0]
+        start = time.process_time()
+        if client.get(f"/api/v1/summary?month={month}").status_code != 200:
+            raise RuntimeError("summary: not 200")
+        spent["summary"].append(time.process_time() - start)
+        sent["summary"].append(statements[0] - before)
 
     for _ in range(args.warmup):
         one_round()
-    for values in spent.values():
+    for values in (*spent.values(), *sent.values()):
         values.clear()
     profile = None
     if args.profile:
@@ -118,26 +129,48 @@ def run(args, tokens: dict[str, str], database: str) -> int:
         profile.disable()
         profile.dump_stats(args.profile)
 
-    month = today.strftime("%Y-%m")
     client.get(f"/api/v1/summary?month={month}")  # worked out once, then kept
+    before = statements[0]
     start = time.process_time()
     for _ in range(args.reads):
         response = client.get(f"/api/v1/summary?month={month}")
     read_ms = (time.process_time() - start) / args.reads * 1000
+    read_sql = (statements[0] - before) / args.reads
     if response.status_code != 200:
         raise RuntimeError(f"summary: {response.status_code}")
 
     print(f"CPU per API call, in process ({database}; {args.rounds} rounds after "
           f"{args.warmup} warm-up; Flask test client, no HTTP)")
-    print(f"{'call':34s} {'mean ms':>8s} {'p50 ms':>8s}")
-    print(f"{'GET /api/v1/summary (answer kept)':34s} {read_ms:8.2f} {'':>8s}")
+    print(f"{'call':34s} {'mean ms':>8s} {'p50 ms':>8s} {'SQL':>5s}")
+    print(f"{'GET /api/v1/summary (answer kept)':34s} {read_ms:8.2f} {'':>8s} "
+          f"{read_sql:5.1f}")
     paths = {"submit": "POST /requests", "donation": "POST /donations",
              "approve": "POST /requests/<code>/approve",
-             "pay": "POST /requests/<code>/payments"}
+             "pay": "POST /requests/<code>/payments",
+             "summary": "GET /api/v1/summary (after a write)"}
     for kind in KINDS:
         ms = [v * 1000 for v in spent[kind]]
-        print(f"{paths[kind]:34s} {statistics.mean(ms):8.2f} {statistics.median(ms):8.2f}")
+        print(f"{paths[kind]:34s} {statistics.mean(ms):8.2f} {statistics.median(ms):8.2f} "
+              f"{statistics.mean(sent[kind]):5.1f}")
     return 0
+
+
+def _count_statements() -> list[int]:
+    """A counter of the SQL statements every engine sends (BEGIN and COMMIT included,
+    as SQLAlchemy sends them): each is a round trip to the database and CPU on both
+    sides."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    count = [0]
+
+    def one(*_args) -> None:
+        count[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", one)
+    event.listen(Engine, "begin", one)
+    event.listen(Engine, "commit", one)
+    return count
 
 
 if __name__ == "__main__":
