@@ -10,15 +10,24 @@ import json
 import time
 
 from flask import Response, request
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select, update
 
 from app.db import session_scope
-from app.models import IdempotencyKey, Person
+from app.models import IdempotencyKey, Person, utcnow
 from app.workflow import outbox
 from app.workflow.errors import Conflict, InvalidInput, WorkflowError
 
 WAIT_SECONDS = 10.0
+
+
+# Plain statements, not the ORM's unit of work: they run twice on every POST with a key.
+_CLAIM = IdempotencyKey.__table__.insert()
+_ANSWER = (update(IdempotencyKey.__table__)
+           .where(IdempotencyKey.person_id == bindparam("person"),
+                  IdempotencyKey.key == bindparam("the_key"))
+           .values(status_code=bindparam("status"), response=bindparam("answer")))
 
 
 def _claim(key: str, digest: str) -> tuple[Person, IdempotencyKey | None]:
@@ -29,8 +38,10 @@ def _claim(key: str, digest: str) -> tuple[Person, IdempotencyKey | None]:
     try:
         with session_scope() as session:
             person = current_person(session)
-            session.add(IdempotencyKey(person_id=person.id, key=key, method=request.method,
-                                       path=request.path, body_sha256=digest))
+            session.connection().execute(_CLAIM, {
+                "person_id": person.id, "key": key, "method": request.method,
+                "path": request.path, "body_sha256": digest, "status_code": None,
+                "response": None, "created_at": utcnow()})
         return person, None
     except IntegrityError:
         with session_scope() as session:
@@ -83,10 +94,9 @@ def idempotent(view):
                 _release(person.id, key)
             else:
                 with session_scope() as session:  # the row is ours since _claim
-                    session.exec(update(IdempotencyKey).where(
-                        IdempotencyKey.person_id == person.id, IdempotencyKey.key == key)
-                        .values(status_code=resp.status_code,
-                                response=resp.get_data(as_text=True)))
+                    session.connection().execute(_ANSWER, {
+                        "person": person.id, "the_key": key, "status": resp.status_code,
+                        "answer": resp.get_data(as_text=True)})
                     # the outbox rows of the money step this answer reports (if it moved
                     # money): their entries are in the books
                     outbox.mark_done_in(session, marks)

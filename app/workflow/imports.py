@@ -24,7 +24,7 @@ from app.db import session_scope
 from app.fund import books, donation_categories
 from app.imports import (DONATION, FORMATS, OUTGOING, SKIP, FormatRefused, Mapping,
                          MappingInvalid, RowError, StatementLine, donation_entry, importer)
-from app.models import (AidRequest, Donation, ImportedLine, ImportMapping, Payment, Person,
+from app.models import (AidRequest, Donation, ImportedLine, ImportMapping, Person,
                         Status, utcnow)
 from app.workflow import audit, inputs
 from app.workflow.errors import BooksRefused, Conflict, InvalidInput
@@ -179,10 +179,11 @@ def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
         paid = []
         for row, code in sorted(matches.items()):
             line = outgoing[row][0]
-            req, entry = pay_in(session, actor, code, -line.amount, plan.account, line.date)
+            req, entry, payments = pay_in(session, actor, code, -line.amount, plan.account,
+                                          line.date)
             written.append(entry)
-            cid = _payments(session, req.id)[0].carebooks_id
-            session.add(_record(plan, line, "payment", code, None, actor, cid=cid))
+            session.add(_record(plan, line, "payment", code, None, actor,
+                                cid=payments[-1].carebooks_id))
             paid.append({"row": row, "code": code, "amount": str(-line.amount)})
         audit.record(session, actor.id, "import.confirmed", plan.fmt,
                      file_sha256=plan.file_sha256, donations=len(codes), payments=len(paid),
@@ -198,11 +199,6 @@ def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
             _check_in(state, entry)
     return {"added": len(codes), "codes": codes, "paid": paid,
             "duplicates": len(plan.duplicates)}
-
-
-def _payments(session: Session, request_id: int) -> list[Payment]:
-    return session.exec(select(Payment).where(Payment.request_id == request_id)
-                        .order_by(Payment.seq.desc())).all()
 
 
 def _record(plan: Plan, line: StatementLine, kind: str, code: str, entry, actor: Person,

@@ -24,6 +24,7 @@ from contextvars import ContextVar
 
 from beancount.core import data
 from beancount.parser import printer
+from sqlalchemy import bindparam
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select, update
 
@@ -148,9 +149,13 @@ def _mark_done(ids: list[str]) -> None:
 def mark_done_in(session: Session, ids: list[str]) -> None:
     """Mark these outbox rows done inside the caller's transaction."""
     if ids:
-        session.exec(update(Outbox).where(Outbox.carebooks_id.in_(ids),
-                                          Outbox.status == "pending")
-                     .values(status="done", done_at=utcnow()))
+        session.connection().execute(_MARK, {"ids": ids, "at": utcnow()})
+
+
+_MARK = (update(Outbox.__table__)
+         .where(Outbox.carebooks_id.in_(bindparam("ids", expanding=True)),
+                Outbox.status == "pending")
+         .values(status="done", done_at=bindparam("at")))
 
 
 # The carebooks-ids of this request's money steps, when their marking waits for a
@@ -191,13 +196,17 @@ def check_entry(entry: data.Transaction) -> None:
                                code=exc.rule.replace("-", "_")) from exc
 
 
-def enqueue(session: Session, entry: data.Transaction) -> Outbox:
+_INSERT = Outbox.__table__.insert()
+
+
+def enqueue(session: Session, entry: data.Transaction) -> None:
     """Add the outbox row for `entry` to the caller's transaction (a money step appends
-    the entry once the transaction is committed)."""
-    row = Outbox(carebooks_id=entry.meta["carebooks-id"], entry_text=printer.format_entry(entry))
-    session.add(row)
+    the entry once the transaction is committed). A plain INSERT, sent at once: no step
+    reads the row back."""
+    session.connection().execute(_INSERT, {
+        "carebooks_id": entry.meta["carebooks-id"], "entry_text": printer.format_entry(entry),
+        "status": "pending", "created_at": utcnow(), "done_at": None})
     session.info.setdefault(_ENQUEUED, []).append(entry)
-    return row
 
 
 def settle() -> int:
