@@ -13,7 +13,7 @@ from sqlmodel import func, select
 
 from flask import current_app
 
-from app.db import session_scope
+from app.db import engine, session_scope
 from app.fund import aid_categories, books
 from app.models import AidRequest, Donation, Payment
 from app.workflow import policy as rules_mod
@@ -122,10 +122,10 @@ def _compute(month: str, start: dt.date, end: dt.date, prev: str, state, rules: 
     params = {"start": start, "end": end,
               "from": dt.datetime.combine(start, dt.time(), dt.UTC),
               "to": dt.datetime.combine(end, dt.time(), dt.UTC)}
-    with session_scope() as session:
-        n_donations, gross, fees = session.execute(_DONATIONS, params).one()
-        approved = session.execute(_APPROVED, params).all()
-        payments = session.execute(_PAID, params).all()
+    with engine().connect() as conn:  # three plain queries: no ORM session needed
+        n_donations, gross, fees = conn.execute(_DONATIONS, params).one()
+        approved = conn.execute(_APPROVED, params).all()
+        payments = conn.execute(_PAID, params).all()
     categories = aid_categories()
     approved_groups = {c: Group(c) for c in categories}
     for category, member_id, amount, times in sorted(approved, key=_order):
