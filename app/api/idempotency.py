@@ -9,14 +9,14 @@ import hashlib
 import json
 import time
 
-from flask import Response, request
-from sqlalchemy import bindparam
+from flask import Response, current_app, make_response, request
+from sqlalchemy import bindparam, event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select, update
 
 from app.db import session_scope
 from app.models import IdempotencyKey, Person, utcnow
-from app.workflow import outbox
+from app.workflow import replies
 from app.workflow.errors import Conflict, InvalidInput, WorkflowError
 
 WAIT_SECONDS = 10.0
@@ -49,8 +49,13 @@ def _claim(key: str, digest: str) -> tuple[Person, IdempotencyKey | None]:
                 IdempotencyKey.person_id == person.id, IdempotencyKey.key == key)).first()
 
 
-def idempotent(view):
-    """Wrap a POST view so that an Idempotency-Key makes it safe to retry."""
+def idempotent(view=None, *, status: int = 200):
+    """Wrap a POST view so that an Idempotency-Key makes it safe to retry. `status` is
+    what the view answers when it succeeds (201 for one that creates): a step that hands
+    its result to `replies.answer` has it stored, with that status, in its own
+    transaction."""
+    if view is None:
+        return functools.partial(idempotent, status=status)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -77,30 +82,42 @@ def idempotent(view):
                 raise Conflict("a request with this Idempotency-Key is still being processed",
                                code="idempotency_in_progress")
             time.sleep(0.05)
-        with outbox.marks_later() as marks:
-            try:
+        stored: list[tuple[int, str]] = []  # what the step stored, once it has committed
+
+        def store(session, result: dict) -> None:
+            if stored:
+                return  # the first answer of the request is its answer
+            text = current_app.json.response(result).get_data(as_text=True)
+            session.connection().execute(_ANSWER, {"person": person.id, "the_key": key,
+                                                   "status": status, "answer": text})
+            stored.append((status, text))
+            event.listen(session, "after_rollback", lambda _s: stored.clear(), once=True)
+
+        try:
+            with replies.expecting(store):
                 response = view(*args, **kwargs)
-            except WorkflowError as exc:  # a refusal is an answer too: store it for replays
-                from app.api import workflow_error_response
-                response = workflow_error_response(exc)
-            except Exception:
+        except WorkflowError as exc:  # a refusal is an answer too: store it for replays
+            from app.api import workflow_error_response
+            response = workflow_error_response(exc)
+        except Exception:
+            if not stored:
                 _release(person.id, key)
-                raise
-            resp = response if isinstance(response, Response) else None
-            if resp is None:
-                from flask import make_response
-                resp = make_response(response)
-            if resp.status_code >= 500:
-                _release(person.id, key)
-            else:
-                with session_scope() as session:  # the row is ours since _claim
-                    session.connection().execute(_ANSWER, {
-                        "person": person.id, "the_key": key, "status": resp.status_code,
-                        "answer": resp.get_data(as_text=True)})
-                    # the outbox rows of the money step this answer reports (if it moved
-                    # money): their entries are in the books
-                    outbox.mark_done_in(session, marks)
-                marks.clear()  # committed; had it failed, marks_later marks them on its own
+            raise
+        resp = response if isinstance(response, Response) else make_response(response)
+        text = resp.get_data(as_text=True)
+        if stored:
+            # Stored with the change it reports. A 5xx after it (the change stands, its
+            # entry waits in the outbox) keeps that answer: a retry is told what was done
+            # and does not do it again.
+            if resp.status_code >= 500 or (resp.status_code, text) in stored:
+                return resp
+        elif resp.status_code >= 500:
+            _release(person.id, key)
+            return resp
+        with session_scope() as session:  # the row is ours since _claim
+            session.connection().execute(_ANSWER, {"person": person.id, "the_key": key,
+                                                   "status": resp.status_code,
+                                                   "answer": text})
         return resp
 
     return wrapper

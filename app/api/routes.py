@@ -20,7 +20,7 @@ def _treasurer():
 
 
 @bp.post("/requests")
-@idempotent
+@idempotent(status=201)
 def create_request():
     """A member asks for aid."""
     return jsonify(requests.submit(current_person(), body(
@@ -83,14 +83,14 @@ def cancel_request(code: str):
 
 
 @bp.post("/requests/<code>/payments")
-@idempotent
+@idempotent(status=201)
 def pay_request(code: str):
     """A treasurer records a payment."""
     return jsonify(requests.pay(current_person(), code, body("amount", "account", "date"))), 201
 
 
 @bp.post("/donations")
-@idempotent
+@idempotent(status=201)
 def create_donation():
     """A treasurer records a donation."""
     return jsonify(donations.record(_treasurer(), body(
@@ -120,7 +120,7 @@ def get_summary():
 
 
 @bp.post("/months/<month>/seal")
-@idempotent
+@idempotent(status=201)
 def seal_month(month: str):
     """A treasurer seals a month with the statement balances."""
     return jsonify(months.seal(_treasurer(), month, body("balances"))), 201

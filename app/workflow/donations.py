@@ -14,7 +14,7 @@ from sqlmodel import select
 from app.db import session_scope
 from app.fund import books, donation_categories
 from app.models import Donation, Person
-from app.workflow import audit, inputs
+from app.workflow import audit, inputs, replies
 from app.workflow.errors import InvalidInput, NotFound
 from app.workflow.outbox import books_turn, check_entry, enqueue, money_step
 from app.workflow.requests import next_code
@@ -68,9 +68,10 @@ def record(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
         enqueue(session, entry)
         audit.record(session, actor.id, "donation.recorded", code, amount=str(amount),
                      fee=str(fee or 0), account=account)
+        result = view(donation)  # before the lock: nobody waits on it
+        replies.answer(session, result)
         books_turn(session)
         check_entry(entry)
-        result = view(donation)
     return result
 
 
@@ -109,7 +110,8 @@ def refund(actor: Person, code: str, body: dict | None = None, *,
         enqueue(session, entry)
         audit.record(session, actor.id, "donation.refunded", code, amount=str(amount),
                      seq=seq)
+        result = view(donation)  # before the lock: nobody waits on it
+        replies.answer(session, result)
         books_turn(session)
         check_entry(entry)
-        result = view(donation)
     return result

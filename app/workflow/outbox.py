@@ -2,11 +2,10 @@
 
 A state change that moves money commits, in one database transaction, an outbox row
 holding the exact entry text. After the commit the entry is appended to the books (which
-fsync), and — once the money lock is released, so that nobody waits for it — the row is
-marked done. A row whose entry never reached the books (a crash between the commit and
-the append) is appended by the next money step inside its own transaction; a row whose
-entry is in the books but was never marked (a crash, or that last write lost) is marked
-by a starting server or `carebooks check`.
+fsync). The next money step, under the money lock, marks every row an earlier step left
+pending done in one statement, and appends, inside its own transaction, the entry of any
+such row that never reached the books (a crash between the commit and the append). A
+starting server and `carebooks check` do the same, comparing each row with the books.
 
 `settle` finishes what a crash left: a pending entry whose carebooks-id is already in the
 books is only marked done; one that is not is appended; a torn piece of one at the end of
@@ -108,13 +107,7 @@ def money_step():
                 f"saved, but not yet in the books ({exc.message}). The entry waits in the "
                 "outbox and is written as soon as the books can take it (`carebooks "
                 "check`); do not do this again") from exc
-    if mine:  # after the lock: nobody waits for it
-        ids = [e.meta["carebooks-id"] for e in mine]
-        later = _MARKS.get()
-        if later is not None:
-            later.extend(ids)
-        else:
-            _mark_done(ids)
+    # The step's rows stay pending: the next step's settle marks them done (module doc).
 
 
 def books_turn(session: Session) -> BooksState:
@@ -136,48 +129,6 @@ def books_turn(session: Session) -> BooksState:
 
 
 _TURN = "carebooks.books_turn"
-
-
-def _mark_done(ids: list[str]) -> None:
-    """Mark these outbox rows done (their entries are in the books). Losing this write to
-    a crash costs nothing: a starting server's or `check`'s settle finds them in the books
-    and marks them, and meanwhile a money step's settle passes over them."""
-    with session_scope() as session:
-        mark_done_in(session, ids)
-
-
-def mark_done_in(session: Session, ids: list[str]) -> None:
-    """Mark these outbox rows done inside the caller's transaction."""
-    if ids:
-        session.connection().execute(_MARK, {"ids": ids, "at": utcnow()})
-
-
-_MARK = (update(Outbox.__table__)
-         .where(Outbox.carebooks_id.in_(bindparam("ids", expanding=True)),
-                Outbox.status == "pending")
-         .values(status="done", done_at=bindparam("at")))
-
-
-# The carebooks-ids of this request's money steps, when their marking waits for a
-# transaction the caller commits anyway (`marks_later`).
-_MARKS: ContextVar[list[str] | None] = ContextVar("carebooks_outbox_marks", default=None)
-
-
-@contextmanager
-def marks_later():
-    """Within this block a money step leaves marking its rows done to the caller, who
-    marks the ids in the list this yields inside a transaction it commits anyway (the API:
-    with the answer it stores for replays, one transaction fewer per write) and empties
-    the list once that has committed. Whatever is still in it when the block ends (an
-    error came first) is marked here."""
-    marks: list[str] = []
-    token = _MARKS.set(marks)
-    try:
-        yield marks
-    finally:
-        _MARKS.reset(token)
-        if marks:
-            _mark_done(marks)
 
 
 def check_entry(entry: data.Transaction) -> None:
@@ -217,19 +168,23 @@ def settle() -> int:
 
 
 def _settle_in(session: Session, *, compare: bool = False) -> int:
-    """Settle inside the caller's transaction: append each pending row whose carebooks-id
-    is not in the books — a crash came between the commit and the append — after mending
-    a torn piece of it at the end of its month file, and mark it done.
+    """Settle inside the caller's transaction, under the money lock: mark every pending
+    row done and append each one whose carebooks-id is not in the books — a crash came
+    between the commit and the append — after mending a torn piece of it at the end of
+    its month file. If an append fails, the transaction rolls back and the rows stay
+    pending.
 
-    A pending row whose entry is in the books is, almost always, the previous step's,
-    whose own `_mark_done` is on its way: a step leaves it (one statement fewer under the
-    lock). `settle` (`compare`: every row's text is compared with the books) marks every
-    pending row, as `carebooks check` and a starting server do.
+    Almost always the only pending row is the previous step's, in the books: a money step
+    marks it with one statement (UPDATE ... RETURNING), its own rows excepted (they are
+    not committed yet). `settle` (`compare`) first compares every row's text with the
+    books, as `carebooks check` and a starting server do.
     """
-    own = {e.meta["carebooks-id"] for e in session.info.get(_ENQUEUED, ())}
-    pending = [(i, cid) for i, cid in session.exec(
-        select(Outbox.id, Outbox.carebooks_id).where(Outbox.status == "pending")
-        .order_by(Outbox.id)) if cid not in own]  # a step's own rows are not yet committed
+    if compare:
+        pending = list(session.exec(select(Outbox.id, Outbox.carebooks_id)
+                                    .where(Outbox.status == "pending").order_by(Outbox.id)))
+    else:
+        own = [e.meta["carebooks-id"] for e in session.info.get(_ENQUEUED, ())]
+        pending = sorted(session.connection().execute(_TAKE, {"own": own, "at": utcnow()}))
     if not pending:
         return 0
     try:
@@ -239,15 +194,21 @@ def _settle_in(session: Session, *, compare: bool = False) -> int:
             raise
         ids = books().state.ids
     missing = [i for i, cid in pending if compare or cid not in ids]
-    if not missing:
-        return 0
     appended = 0
     for row in _rows(session, missing):
         appended += books().post(parsed(row)).created  # a no-op if it is there already
-    done = [i for i, _ in pending] if compare else missing
-    session.exec(update(Outbox).where(Outbox.id.in_(done))
-                 .values(status="done", done_at=utcnow()))
+    if compare:
+        session.exec(update(Outbox).where(Outbox.id.in_([i for i, _ in pending]))
+                     .values(status="done", done_at=utcnow()))
     return appended
+
+
+# Every pending row but the step's own, marked done; which they were.
+_TAKE = (update(Outbox.__table__)
+         .where(Outbox.status == "pending",
+                Outbox.carebooks_id.not_in(bindparam("own", expanding=True)))
+         .values(status="done", done_at=bindparam("at"))
+         .returning(Outbox.id, Outbox.carebooks_id))
 
 
 def _rows(session: Session, ids: list[int]) -> list[Outbox]:

@@ -21,7 +21,7 @@ from app.db import session_scope
 from app.fund import aid_categories, books
 from app.models import (AidRequest, Approval, Payment, Person, RequestNote, Role, Status, iso,
                         utcnow)
-from app.workflow import audit, inputs
+from app.workflow import audit, inputs, replies
 from app.workflow import policy as rules
 from app.workflow.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from app.workflow.outbox import books_turn, check_entry, enqueue, money_step
@@ -138,7 +138,10 @@ def submit(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
         session.flush()
         audit.record(session, actor.id, "request.submitted", req.code, amount=str(amount),
                      category=category)
-        return view(session, req, actor, policy=policy, approvals=[], payments=[], notes=[])
+        result = view(session, req, actor, policy=policy, approvals=[], payments=[],
+                      notes=[])
+        replies.answer(session, result)
+    return result
 
 
 def get(actor: Person, code: str) -> dict:
@@ -233,6 +236,7 @@ def approve(actor: Person, code: str, body: dict, *, today: dt.date | None = Non
                      status_to=req.status)
         result = view(session, req, actor, policy=policy,  # before the lock
                       approvals=[*earlier, approval])
+        replies.answer(session, result)
         # The rules that read the books (and the member's other approvals) under the lock:
         # any refusal rolls all of the above back.
         state = books_turn(session)
@@ -258,6 +262,7 @@ def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -
     with money_step() as session:
         req, entry, payments = pay_in(session, actor, code, amount, account, date)
         result = view(session, req, actor, payments=payments)  # before the lock
+        replies.answer(session, result)
         books_turn(session)
         check_entry(entry)
     return result
@@ -313,6 +318,7 @@ def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None
         audit.record(session, actor.id, "request.cancel", code, reversed=str(unpaid),
                      status_from=before.value, status_to=req.status)
         result = view(session, req, actor)
+        replies.answer(session, result)
         if entry is not None:
             books_turn(session)
             check_entry(entry)
