@@ -4,9 +4,10 @@
 * `Gunicorn`: start `gunicorn app.wsgi:app` on a free local port for one instance folder,
   wait until it answers, tell which worker process served each request (its access log
   records the pid), and stop it (SIGTERM, then SIGKILL after a grace period).
-* `Client`: one keep-alive HTTP connection speaking the API's JSON; a POST carries an
-  `Idempotency-Key`, so resending it after a dropped connection is safe (the server
-  replays the first answer instead of acting twice).
+* `Client`: HTTP to the server speaking the API's JSON, on a bare socket (light on the
+  CPU it shares with the server); a POST carries an `Idempotency-Key`, so resending it
+  after a dropped connection is safe (the server replays the first answer instead of
+  acting twice).
 * `books_ids` / `month_file_errors`: what the books hold, read by Beancount itself.
 * `carebooks`: run the CLI against an instance.
 
@@ -17,7 +18,6 @@ processes, and the books are read with beancount.
 from __future__ import annotations
 
 import collections
-import http.client
 import json
 import os
 import re
@@ -177,56 +177,108 @@ class Gunicorn:
 
 
 class Client:
-    """One keep-alive connection to the server on 127.0.0.1, JSON in and out."""
+    """HTTP/1.1 to the server on 127.0.0.1, the API's JSON in and out: one connection per
+    request (`Connection: close`, as the app's own keep-alive is off: see
+    deploy/gunicorn.conf.py). A POST carries an `Idempotency-Key`, so resending it after
+    a dropped connection is safe (the server replays the first answer instead of acting
+    twice).
+
+    Written on a bare socket, not `http.client`: the load client shares the two cores with
+    the server it measures, and `http.client`'s response parsing (the email package's
+    header parser) cost about as much CPU per summary read as the server's answer."""
 
     def __init__(self, port: int, token: str | None = None, timeout: float = 30.0):
         self.port, self.token, self.timeout = port, token, timeout
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
         self.reconnects = 0
+        self._head = (f"Host: {HOST}:{port}\r\nAccept: application/json\r\n"
+                      + (f"Authorization: Bearer {token}\r\n" if token else "")
+                      + "Connection: close\r\n")
 
     def close(self) -> None:
-        self.conn.close()
+        """Nothing stays open between requests."""
 
     def request(self, method: str, path: str, body: dict | None = None, *,
-                key: str | None = None) -> tuple[int, dict, object, float]:
+                key: str | None = None, parse: bool = True) -> tuple[int, dict, object, float]:
         """(status, headers, parsed JSON or text, milliseconds). A POST gets a fresh
-        Idempotency-Key unless `key` is given; a dropped keep-alive connection is
-        reopened and the request sent once more (safe: same key)."""
-        headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        payload = None
+        Idempotency-Key unless `key` is given; a connection reset before the answer is
+        retried once (safe: same key). `parse=False` leaves the body as bytes."""
+        head = f"{method} {path} HTTP/1.1\r\n{self._head}"
+        payload = b""
         if method == "POST":
-            headers["Idempotency-Key"] = key or uuid.uuid4().hex
-            headers["Content-Type"] = "application/json"
             payload = json.dumps(body or {}).encode()
+            head += (f"Idempotency-Key: {key or uuid.uuid4().hex}\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n")
+        message = (head + "\r\n").encode() + payload
         start = time.perf_counter()
         for attempt in (0, 1):
             try:
-                self.conn.request(method, path, body=payload, headers=headers)
-                resp = self.conn.getresponse()
-                raw = resp.read()
+                raw = self._exchange(message)
                 break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                    http.client.CannotSendRequest, http.client.ResponseNotReady):
-                self.conn.close()
-                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+            except (ConnectionResetError, BrokenPipeError, IncompleteAnswer):
                 self.reconnects += 1
                 if attempt:
                     raise
         ms = (time.perf_counter() - start) * 1000
-        ctype = resp.getheader("Content-Type", "")
-        data = json.loads(raw) if ctype.startswith("application/json") else raw.decode(
-            "utf-8", "replace")
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data, ms
+        status, headers, data = _parse(raw)
+        if parse:
+            if headers.get("content-type", "").startswith("application/json"):
+                data = json.loads(data)
+            else:
+                data = data.decode("utf-8", "replace")
+        return status, headers, data, ms
 
-    def get(self, path: str):
+    def _exchange(self, message: bytes) -> bytes:
+        with socket.create_connection((HOST, self.port), timeout=self.timeout) as sock:
+            sock.sendall(message)
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.startswith(b"HTTP/1.") or b"\r\n\r\n" not in raw:
+            raise IncompleteAnswer(raw[:80])
+        return raw
+
+    def get(self, path: str, *, parse: bool = True):
         """GET `path`."""
-        return self.request("GET", path)
+        return self.request("GET", path, parse=parse)
 
     def post(self, path: str, body: dict | None = None, *, key: str | None = None):
         """POST `body` as JSON to `path` with an Idempotency-Key."""
         return self.request("POST", path, body, key=key)
+
+
+class IncompleteAnswer(ConnectionError):
+    """The server closed the connection before a whole HTTP answer."""
+
+
+def _parse(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, lowercased headers, body) of one HTTP/1.1 answer read to its end."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
+    elif "content-length" in headers:
+        want = int(headers["content-length"])
+        if len(body) < want:
+            raise IncompleteAnswer(f"{len(body)} of {want} bytes")
+        body = body[:want]
+    return status, headers, body
+
+
+def _dechunk(body: bytes) -> bytes:
+    out, at = [], 0
+    while True:
+        end = body.index(b"\r\n", at)
+        size = int(body[at:end].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(body[end + 2:end + 2 + size])
+        at = end + 2 + size + 2
 
 
 def month_file_errors(books_dir: Path) -> dict[str, list[str]]:

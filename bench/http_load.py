@@ -136,14 +136,14 @@ def reader(port: int, path: str, kind: str, tally: Tally, stop: threading.Event)
     client = Client(port)
     while not stop.is_set():
         try:
-            status, _, data, ms = client.get(path)
+            status, _, data, ms = client.get(path, parse=False)  # only its status counts
         except OSError as exc:
             tally.error(kind, repr(exc))
             continue
         if status == 200:
             tally.ok(kind, ms)
         else:
-            tally.error(kind, f"{status} {data}")
+            tally.error(kind, f"{status} {data.decode('utf-8', 'replace')[:300]}")
     tally.reconnects += client.reconnects
     client.close()
 
