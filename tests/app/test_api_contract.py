@@ -640,6 +640,49 @@ def test_replayed_approval_payment_and_donation_move_money_once(fund):
     assert len(fund.api("treasurer", "GET", "/donations")[1]["donations"]) == 1
 
 
+class Crash(Exception):
+    """Stands for the process dying at that point."""
+
+
+@pytest.mark.parametrize("failure", ["crash", "books unwritable"])
+def test_a_write_that_failed_after_its_commit_is_replayed_not_done_again(fund, monkeypatch,
+                                                                         failure):
+    """The step committed, then the append failed: the process died there (the client
+    saw no answer), or the books refused the write (503, saved_not_in_books: "do not do
+    this again"). The donation stands and its entry waits in the outbox; a retry with the
+    same key is told what was done and records nothing twice."""
+    from ledger import Books, LedgerError
+
+    def fail(self, entry):
+        if failure == "crash":
+            raise Crash()
+        raise LedgerError("No space left on device")
+
+    don = donation_body(amount="75.00")
+    monkeypatch.setattr(Books, "post", fail)
+    if failure == "crash":
+        with pytest.raises(Crash):
+            call(fund, "treasurer", "POST", "/donations", json_body=don,
+                 **{"Idempotency-Key": "don-x"})
+    else:
+        first = call(fund, "treasurer", "POST", "/donations", json_body=don,
+                     **{"Idempotency-Key": "don-x"})
+        assert first.status_code == 503
+        assert first.get_json()["error"]["code"] == "saved_not_in_books"
+    monkeypatch.undo()
+    again = call(fund, "treasurer", "POST", "/donations", json_body=don,
+                 **{"Idempotency-Key": "don-x"})
+    assert again.status_code == 201, again.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json()["amount"] == "75.00"
+    assert len(fund.api("treasurer", "GET", "/donations")[1]["donations"]) == 1
+    with fund.ctx():
+        from app.workflow.check import run_check
+
+        report = run_check()  # the waiting entry goes to the books, once
+        assert report.ok and "1 pending entry settled" in str(report), str(report)
+
+
 def test_a_refusal_is_replayed_as_the_same_refusal(fund):
     code = ask(fund, amount="100.00")
     assert fund.api("treasurer", "POST", f"/requests/{code}/approve", json={})[0] == 200
