@@ -7,12 +7,14 @@ PostgreSQL rows that decide money are locked with `SELECT ... FOR UPDATE`.
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
 from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 
@@ -41,8 +43,37 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                         hide_parameters=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection that sat unused this long is pinged before it is handed out: one
+# that went stale (a database restart, an idle timeout) is replaced instead of failing
+# the request that gets it. `pool_pre_ping` pinged before every transaction — a round
+# trip each, three per API write, each waiting on a busy database under load
+# (docs/performance.md). A connection used within the second is used as it is; if the
+# database restarted in that second, the one request using it fails and SQLAlchemy then
+# discards every connection older than the failure.
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn, record):  # pragma: no cover - runs per transaction
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy):  # pragma: no cover - runs per transaction
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"a pooled connection went stale: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("a pooled connection went stale")
 
 
 def init_app(app: Flask) -> None:
