@@ -412,7 +412,7 @@ def main() -> int:
     parser.add_argument("--member-people", type=int, default=4, help="members in the fund")
     parser.add_argument("--member-pause", type=float, default=0.02,
                         help="seconds a member waits between requests")
-    parser.add_argument("--treasurers", type=int, default=4, help="treasurer connections")
+    parser.add_argument("--treasurers", type=int, default=3, help="treasurer connections")
     parser.add_argument("--gunicorn-arg", action="append", default=[],
                         help="one more gunicorn argument (repeat)")
     parser.add_argument("--access-log", action="store_true",
