@@ -228,12 +228,21 @@ class Client:
         return status, headers, data, ms
 
     def _exchange(self, message: bytes) -> bytes:
+        """Send `message`; read the answer to its last byte (by its Content-Length, or to
+        the end of the connection), then close our side at once, as http.client does:
+        the server waits for that close before it closes its own (gunicorn's graceful
+        close, in its worker's event loop)."""
         with socket.create_connection((HOST, self.port), timeout=self.timeout) as sock:
             sock.sendall(message)
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        raw = b"".join(chunks)
+            raw, want = b"", None
+            while want is None or len(raw) < want:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                raw += chunk
+                if want is None and (end := raw.find(b"\r\n\r\n")) >= 0:
+                    length = _LENGTH.search(raw, 0, end)  # none (chunked): to the end
+                    want = end + 4 + int(length[1]) if length else float("inf")
         if not raw.startswith(b"HTTP/1.") or b"\r\n\r\n" not in raw:
             raise IncompleteAnswer(raw[:80])
         return raw
@@ -245,6 +254,9 @@ class Client:
     def post(self, path: str, body: dict | None = None, *, key: str | None = None):
         """POST `body` as JSON to `path` with an Idempotency-Key."""
         return self.request("POST", path, body, key=key)
+
+
+_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 
 
 class IncompleteAnswer(ConnectionError):
