@@ -410,7 +410,9 @@ def main() -> int:
     parser.add_argument("--page-readers", type=int, default=0, help="`/` page connections")
     parser.add_argument("--members", type=int, default=2, help="member connections")
     parser.add_argument("--member-people", type=int, default=4, help="members in the fund")
-    parser.add_argument("--member-pause", type=float, default=0.02,
+    # 50 ms: the members ask about as often as the treasurers decide (~25 a second here);
+    # at 20 ms undecided requests piled up by ~15 a second (docs/performance.md).
+    parser.add_argument("--member-pause", type=float, default=0.05,
                         help="seconds a member waits between requests")
     parser.add_argument("--treasurers", type=int, default=3, help="treasurer connections")
     parser.add_argument("--gunicorn-arg", action="append", default=[],
