@@ -11,7 +11,7 @@ import os
 # Behind nginx on the same host (docs/operations.md): only the proxy reaches the app.
 bind = os.environ.get("CAREBOOKS_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("CAREBOOKS_WORKERS", "2"))
-# gthread: each worker serves a few requests at once and keeps connections alive; a money
+# gthread: each worker serves a few requests at once (4 threads); a money
 # write waiting for the money lock does not stop its worker from answering readers.
 worker_class = "gthread"
 threads = int(os.environ.get("CAREBOOKS_THREADS", "4"))
