@@ -77,7 +77,9 @@ def money_step():
     its turn for it (docs/performance.md, "HTTP under gunicorn"): under it go one query
     (the settle), the books' checks, the audit chain and the commit, not the step's own
     round trips. Two rules keep this free of deadlock: every row lock a step needs is
-    taken before `books_turn` (nothing waits for a row while holding the money lock), and
+    taken before `books_turn` (nothing waits for a row while holding the money lock; the
+    settle's UPDATE takes only outbox rows whose steps have committed and never write
+    them again), and
     on SQLite, whose BEGIN IMMEDIATE takes the database's one write lock, the money lock
     is taken first, at the start of the step, as everything else that holds both does.
 
