@@ -82,45 +82,63 @@ def idempotent(view=None, *, status: int = 200):
                 raise Conflict("a request with this Idempotency-Key is still being processed",
                                code="idempotency_in_progress")
             time.sleep(0.05)
-        stored: list[tuple[int, str]] = []  # what the step stored, once it has committed
-
-        def store(session, result: dict) -> None:
-            if stored:
-                return  # the first answer of the request is its answer
-            text = current_app.json.response(result).get_data(as_text=True)
-            session.connection().execute(_ANSWER, {"person": person.id, "the_key": key,
-                                                   "status": status, "answer": text})
-            stored.append((status, text))
-            event.listen(session, "after_rollback", lambda _s: stored.clear(), once=True)
-
+        answer = _Answer(person.id, key, status)
         try:
-            with replies.expecting(store):
+            with replies.expecting(answer.store):
                 response = view(*args, **kwargs)
         except WorkflowError as exc:  # a refusal is an answer too: store it for replays
             from app.api import workflow_error_response
             response = workflow_error_response(exc)
         except Exception:
-            if not stored:
+            if answer.stored is None:
                 _release(person.id, key)
             raise
         resp = response if isinstance(response, Response) else make_response(response)
-        text = resp.get_data(as_text=True)
-        if stored:
-            # Stored with the change it reports. A 5xx after it (the change stands, its
-            # entry waits in the outbox) keeps that answer: a retry is told what was done
-            # and does not do it again.
-            if resp.status_code >= 500 or (resp.status_code, text) in stored:
-                return resp
-        elif resp.status_code >= 500:
-            _release(person.id, key)
-            return resp
-        with session_scope() as session:  # the row is ours since _claim
-            session.connection().execute(_ANSWER, {"person": person.id, "the_key": key,
-                                                   "status": resp.status_code,
-                                                   "answer": text})
+        answer.finish(resp)
         return resp
 
     return wrapper
+
+
+class _Answer:
+    """The answer to one request with a key: stored by its step, in the step's own
+    transaction (`store`, through `replies.answer`), or by `finish` once it is known."""
+
+    def __init__(self, person_id: int, key: str, status: int) -> None:
+        self.person_id, self.key, self.status = person_id, key, status
+        self.stored: tuple[int, str] | None = None  # (status, text) the step stored
+
+    def store(self, session, result: dict) -> None:
+        """Store `result`, as the view will send it, in the step's transaction (the first
+        answer of the request is its answer)."""
+        if self.stored is not None:
+            return
+        text = current_app.json.response(result).get_data(as_text=True)
+        self._write(session, self.status, text)
+        self.stored = (self.status, text)
+        event.listen(session, "after_rollback", self._forget, once=True)
+
+    def _forget(self, _session) -> None:
+        self.stored = None  # rolled back with the step
+
+    def finish(self, resp: Response) -> None:
+        """Keep `resp` for replays unless the step stored it already. A 5xx after the
+        step stored its answer (the change stands; its entry waits in the outbox) keeps
+        that answer: a retry is told what was done and does not do it again. A 5xx before
+        it forgets the key, so that a retry runs afresh."""
+        text = resp.get_data(as_text=True)
+        if self.stored is not None:
+            if resp.status_code >= 500 or (resp.status_code, text) == self.stored:
+                return
+        elif resp.status_code >= 500:
+            _release(self.person_id, self.key)
+            return
+        with session_scope() as session:  # the row is ours since _claim
+            self._write(session, resp.status_code, text)
+
+    def _write(self, session, status: int, text: str) -> None:
+        session.connection().execute(_ANSWER, {"person": self.person_id, "the_key": self.key,
+                                               "status": status, "answer": text})
 
 
 def _release(person_id: int, key: str) -> None:
