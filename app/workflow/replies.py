@@ -26,8 +26,8 @@ _EXPECTING: ContextVar[Store | None] = ContextVar("carebooks_answer", default=No
 
 @contextmanager
 def expecting(store: Store) -> Iterator[None]:
-    """Within this block the first `answer` of a step goes to `store`, in the step's
-    transaction."""
+    """Within this block a step's `answer` goes to `store`, with the step's session
+    (the API keeps the first of a request's answers)."""
     token = _EXPECTING.set(store)
     try:
         yield
