@@ -7,8 +7,8 @@
 It creates a fresh fund in a temporary instance folder with the CLI (`carebooks init`,
 `user add`, `token create`) against a fresh PostgreSQL database (`carebooks_bench`,
 dropped at the end), starts `gunicorn app.wsgi:app` on 127.0.0.1 and a free port, and
-drives it from this process for a bounded time with a bounded number of keep-alive
-connections (one per thread):
+drives it from this process for a bounded time from a bounded number of threads, each
+opening one connection per request (the app's keep-alive is off, as deployed):
 
 * summary: community reads of `GET /api/v1/summary` (the public JSON of this month);
 * page: the transparency page `GET /` (off by default: `--page-readers N`);
@@ -365,7 +365,7 @@ def verdict(r: dict) -> bool:
           f"(load average before the load: {r['loadavg']:.2f})")
     if r["served"]:
         print(f"money writes served per worker pid: {dict(r['served'])}")
-    print(f"client reconnects: {tally.reconnects}")
+    print(f"client retries after a reset connection: {tally.reconnects}")
     print("carebooks check (after gunicorn stopped):")
     print("  " + r["check"].stdout.strip().replace("\n", "\n  "))
     if r["check"].stderr.strip():
