@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from app.db import session_scope
 from app.fund import books, donation_categories
-from app.imports import (DONATION, FORMATS, OUTGOING, SKIP, FormatRefused, Mapping,
+from app.imports import (FORMATS, OUTGOING, SKIP, FormatRefused, Mapping,
                          MappingInvalid, RowError, StatementLine, donation_entry, importer)
 from app.models import (AidRequest, Donation, ImportedLine, ImportMapping, Person,
                         Status, utcnow)
