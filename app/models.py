@@ -267,6 +267,10 @@ class IdempotencyKey(SQLModel, table=True):
     response: str | None = Field(default=None, sa_column=Column(
         EncryptedText("idempotency_key.response"), nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # Who holds the key while its request runs, and since when (app/workflow/claims.py):
+    # a retry takes over a claim whose owner died; both stay once the answer is stored.
+    owner: str | None = Field(default=None, max_length=160)
+    claimed_at: dt.datetime | None = None
 
 
 class Counter(SQLModel, table=True):

@@ -20,7 +20,7 @@ from sqlmodel import select
 from app.db import session_scope
 from app.fund import books, forget_books
 from app.models import AidRequest, Donation, Outbox, Status
-from app.workflow import audit
+from app.workflow import audit, claims
 from app.workflow import repair as mend
 from app.workflow.outbox import money_lock, settle
 from ledger import BooksInvalid, LedgerError
@@ -88,6 +88,8 @@ def run_check(*, repair: bool = False) -> CheckReport:
         if isinstance(exc, BooksInvalid) and not repair:
             report.lines.append("hint: a torn last entry is cut and written again from the "
                                 "outbox by `carebooks check --repair` (docs/operations.md)")
+    if freed := claims.clear_abandoned():
+        report.lines.append(f"idempotency: {freed} key(s) held by requests that died, freed")
     return report
 
 

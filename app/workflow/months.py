@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlmodel import select
+
 from app.db import session_scope
 from app.fund import books
-from app.models import Person
-from app.workflow import audit, inputs
+from app.models import AuditEvent, Person
+from app.workflow import audit, inputs, replies
 from app.workflow.errors import InvalidInput, PolicyRefused
 from app.workflow.outbox import money_lock, settle
 from ledger import SealRefused
-from ledger.errors import InvalidReference, StatementMismatch
+from ledger.errors import InvalidReference, SealOutOfOrder, StatementMismatch
 
 
 def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None) -> dict:
@@ -32,14 +34,38 @@ def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None)
                                 field="balances") from None
         except InvalidReference as exc:
             raise InvalidInput(exc.message, field=exc.field) from None
+        except SealOutOfOrder as exc:
+            seal = _sealed_as_asked(month, statements) if replies.resumed() else None
+            if seal is None:
+                raise PolicyRefused(exc.message, code=exc.rule.replace("-", "_"),
+                                    field="month") from None
         except SealRefused as exc:
             raise PolicyRefused(exc.message, code=exc.rule.replace("-", "_"),
                                 field="month") from None
+        result = {"month": seal.month, "file_sha256": seal.file_sha256, "previous": seal.prev,
+                  "seal_hash": seal.seal_hash,
+                  "balances": {a: str(v) for a, v in sorted(statements.items())}}
         with session_scope() as session:
-            audit.record(session, actor.id, "month.sealed", month, seal_hash=seal.seal_hash)
-    return {"month": seal.month, "file_sha256": seal.file_sha256, "previous": seal.prev,
-            "seal_hash": seal.seal_hash,
-            "balances": {a: str(v) for a, v in sorted(statements.items())}}
+            if not session.exec(select(AuditEvent.id).where(
+                    AuditEvent.action == "month.sealed", AuditEvent.subject == month)).first():
+                audit.record(session, actor.id, "month.sealed", month,
+                             seal_hash=seal.seal_hash)
+            replies.answer(session, result)  # committed with the audit event
+    return result
+
+
+def _sealed_as_asked(month: str, statements: dict):
+    """The last seal, if it is `month`'s and the books' balances at its end are these
+    statement balances: for a retry of a request whose process died after writing the seal
+    and before answering, that seal is its answer; else None."""
+    state = books().state
+    seal = state.last_seal
+    if seal is None or seal.month != month:
+        return None
+    if any(state.balance_at_end_of(account, month) != amount
+           for account, amount in statements.items()):
+        return None
+    return seal
 
 
 def close_preview(statements: dict | None = None, *, today: dt.date | None = None) -> dict:

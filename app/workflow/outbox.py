@@ -223,11 +223,17 @@ def recover_on_start() -> str:
     """What a starting server does first (DESIGN.md §5): settle what a crash left pending,
     mending a torn last entry of a pending one. Never raises: a problem it cannot mend is
     returned (and logged by the caller); reads go on and writes refuse until `check`."""
+    from app.workflow import claims
+
     try:
         with money_lock():
             n = settle()
+        freed = claims.clear_abandoned()  # keys held by requests that died with a process
     except LedgerError as exc:
         return f"recovery: {exc.message}; run `carebooks check` (docs/operations.md)"
     except (SQLAlchemyError, OSError) as exc:  # not set up yet: `carebooks init`, `db upgrade`
         return f"recovery: not possible yet ({type(exc).__name__}); is the fund initialised?"
-    return f"recovery: {n} pending entr{'y' if n == 1 else 'ies'} settled" if n else ""
+    said = [f"{n} pending entr{'y' if n == 1 else 'ies'} settled"] if n else []
+    said += [f"{freed} idempotency key{'' if freed == 1 else 's'} of dead requests freed"] \
+        if freed else []
+    return f"recovery: {'; '.join(said)}" if said else ""

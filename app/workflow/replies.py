@@ -22,17 +22,27 @@ from sqlmodel import Session
 
 Store = Callable[[Session, dict], None]
 _EXPECTING: ContextVar[Store | None] = ContextVar("carebooks_answer", default=None)
+_RESUMED: ContextVar[bool] = ContextVar("carebooks_resumed", default=False)
 
 
 @contextmanager
-def expecting(store: Store) -> Iterator[None]:
+def expecting(store: Store, *, resumed: bool = False) -> Iterator[None]:
     """Within this block a step's `answer` goes to `store`, with the step's session
-    (the API keeps the first of a request's answers)."""
-    token = _EXPECTING.set(store)
+    (the API keeps the first of a request's answers). `resumed`: this runs again a
+    request whose first attempt died without an answer (app/workflow/claims.py)."""
+    token, again = _EXPECTING.set(store), _RESUMED.set(resumed)
     try:
         yield
     finally:
         _EXPECTING.reset(token)
+        _RESUMED.reset(again)
+
+
+def resumed() -> bool:
+    """Whether this step runs again a request whose first attempt died unanswered: a step
+    whose effect leaves the database (a seal in the books) may find it already done, and
+    answers from what was done."""
+    return _RESUMED.get()
 
 
 def answer(session: Session, result: dict) -> None:

@@ -174,7 +174,9 @@ def _note_step(actor: Person, code: str, action: Action, to: Status, kind: str |
         audit.record(session, actor.id, f"request.{action.value}", code,
                      status_from=before.value, status_to=to.value)
         session.flush()
-        return view(session, req, actor)
+        result = view(session, req, actor)
+        replies.answer(session, result)  # committed with the change (app/workflow/replies.py)
+        return result
 
 
 def ask(actor: Person, code: str, body: dict) -> dict:
