@@ -47,8 +47,11 @@ bench-books: $(STAMP)
 
 # Crash injection at length: 1,000 SIGKILLs per database (SQLite, then PostgreSQL at
 # CAREBOOKS_TEST_DATABASE_URL or the local server), check after each; prints the counts.
+# Then the same over HTTP: gunicorn and `carebooks serve` killed 1,000 times per database
+# while clients retry with their Idempotency-Keys (tests/fault/http_crashes.py).
 soak: $(STAMP)
 	$(PY) -m tests.fault.crashes --kills 1000
+	$(PY) -m tests.fault.http_crashes --kills 1000
 
 bench-report: $(STAMP)
 	$(PY) bench/report.py --keep

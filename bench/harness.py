@@ -100,8 +100,9 @@ class Gunicorn:
             cmd += ["--threads", str(self.threads)]
         return cmd + list(self.extra)
 
-    def start(self, timeout: float = 30.0) -> Gunicorn:
-        """Start the server and wait until every worker has answered a request."""
+    def start(self, timeout: float = 30.0, *, warm: bool = True) -> Gunicorn:
+        """Start the server and wait until it answers; with `warm`, until every worker
+        has answered a request."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -120,6 +121,8 @@ class Gunicorn:
                 self.stop()
                 raise RuntimeError(f"gunicorn did not answer in {timeout:.0f} s:\n{self.errors()}")
             time.sleep(0.1)
+        if not warm:
+            return self
         # Warm each worker (imports, the books' first load) before anything is measured.
         warm = [Client(self.port, timeout=10) for _ in range(self.workers * 4)]
         for client in warm:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime as dt
 import os
 import random
@@ -39,6 +40,7 @@ import traceback
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterator
 
 POINTS = ("before-commit", "after-commit", "mid-append", "after-append", "timer")
 OPS_PER_LIFE = 6
@@ -330,6 +332,32 @@ def table(rows: list[tuple[str, Tally, float]]) -> str:
     return "\n".join(out)
 
 
+@contextlib.contextmanager
+def database(name: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for a soak: a SQLite file in `tmp_path`, or a PostgreSQL schema
+    of its own (at CAREBOOKS_TEST_DATABASE_URL or the local server), dropped after."""
+    if name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'carebooks.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from tests.app.conftest import PG_ENV
+
+    base = os.environ.get(PG_ENV, "postgresql://postgres@127.0.0.1:5432/test")
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    schema = f"soak_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     """`make soak`: many kills per database, then a table of what happened."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -337,39 +365,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args(argv)
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    from tests.app.conftest import PG_ENV, make_fund
+    from tests.app.conftest import make_fund
 
     rows = []
     for name in (["sqlite", "postgresql"] if args.database == "both" else [args.database]):
-        with tempfile.TemporaryDirectory(prefix="carebooks-soak-") as tmp:
-            tmp_path = Path(tmp)
-            schema, admin = None, None
-            if name == "sqlite":
-                url = f"sqlite:///{tmp_path / 'carebooks.db'}"
-            else:
-                base = os.environ.get(PG_ENV, "postgresql://postgres@127.0.0.1:5432/test")
-                admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-                schema = f"soak_{uuid.uuid4().hex[:10]}"
-                with admin.begin() as conn:
-                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-            try:
-                fund = make_fund(tmp_path, url, opening="20000.00")
-                prepare(fund)
-                start = time.monotonic()
-                tally = run_lives(fund.app, fund.people, seed=args.seed, kills=args.kills,
-                                  workdir=tmp_path)
-                rows.append((name, tally, time.monotonic() - start))
-                fund.app.extensions["carebooks.engine"].dispose()
-            finally:
-                if schema:
-                    with admin.begin() as conn:
-                        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                    admin.dispose()
+        with tempfile.TemporaryDirectory(prefix="carebooks-soak-") as tmp, \
+                database(name, Path(tmp)) as url:
+            fund = make_fund(Path(tmp), url, opening="20000.00")
+            prepare(fund)
+            start = time.monotonic()
+            tally = run_lives(fund.app, fund.people, seed=args.seed, kills=args.kills,
+                              workdir=Path(tmp))
+            rows.append((name, tally, time.monotonic() - start))
+            fund.app.extensions["carebooks.engine"].dispose()
     print(table(rows))
     ok = all(t.killed >= args.kills for _, t, _ in rows)
     print("every kill recovered; check passed after each; nothing lost or written twice"
