@@ -37,10 +37,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
 
 POINTS = ("before-commit", "after-commit", "mid-append", "after-append", "timer")
 OPS_PER_LIFE = 6

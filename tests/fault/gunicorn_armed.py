@@ -9,8 +9,9 @@ second and hundreds of kills fit in a test run.
 import importlib
 import pkgutil
 
-import app
 import beancount.loader  # noqa: F401
+
+import app
 
 for _module in pkgutil.walk_packages(app.__path__, "app."):
     if _module.name not in ("app.wsgi",) and ".migrations" not in _module.name:

@@ -116,24 +116,25 @@ class Server:
                                      extra=("--config", str(ARMED_CONFIG)))
             self.gunicorn.start(timeout=60, warm=False)  # a worker may die warming
             return
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.fault.armed", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
-            stderr=open(self.log_dir / "serve.log", "ab"), start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:  # killed while it started: start again
-                self.proc = subprocess.Popen(self.proc.args, cwd=ROOT, env=self.env,
-                                             stdout=subprocess.DEVNULL,
-                                             stderr=open(self.log_dir / "serve.log", "ab"),
-                                             start_new_session=True)
-            try:
-                if Client(self.port, timeout=2).get("/api/v1/openapi.json")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
+        command = [sys.executable, "-m", "tests.fault.armed", "serve", "--port",
+                   str(self.port)]
+        with open(self.log_dir / "serve.log", "ab") as log:
+            self.proc = self._spawn(command, log)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:  # killed while it started: start again
+                    self.proc = self._spawn(command, log)
+                try:
+                    if Client(self.port, timeout=2).get("/api/v1/openapi.json")[0] == 200:
+                        return
+                except OSError:
+                    pass
+                time.sleep(0.1)
         raise RuntimeError("carebooks serve did not answer in 60 s")
+
+    def _spawn(self, command: list[str], log) -> subprocess.Popen:
+        return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+                                stderr=log, start_new_session=True)
 
     def alive(self) -> bool:
         """Whether the server runs (gunicorn's master replaces dead workers itself)."""
@@ -401,7 +402,7 @@ def run_database(workdir: Path, database_url: str, *, kills: int, seed: int,
         stop, failed = threading.Event(), threading.Event()
         errors: list[BaseException] = []
 
-        def client(fn, client_seed):
+        def client(fn, client_seed, server=server, stop=stop, failed=failed, errors=errors):
             try:
                 fn(server, fund.tokens, run, stop, random.Random(client_seed))
             except BaseException as exc:  # noqa: BLE001 - reported below
