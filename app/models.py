@@ -79,7 +79,7 @@ class Role(StrEnum):
 
 
 class Status(StrEnum):
-    """Where a request stands (DESIGN.md §4)."""
+    """Where a request stands (docs/design.md §4)."""
 
     submitted = "submitted"
     needs_info = "needs_info"

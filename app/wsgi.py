@@ -5,7 +5,7 @@ The fund is the one the environment names, exactly as for every `carebooks` comm
 `CAREBOOKS_ENV`, `CAREBOOKS_BEHIND_PROXY`. Each worker process builds its own app (no
 `--preload`), so no database connection or open file is shared across a fork; the
 workers agree through the money lock and the outbox (docs/operations.md). Each settles,
-before it serves, what a crash left in flight (DESIGN.md §5).
+before it serves, what a crash left in flight (docs/design.md §5).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Read docs/operations.md ("Running under gunicorn") first. Two workers are the tested
 shape: any number of worker processes on one host is safe for the money (the money lock
-and the outbox, DESIGN.md §5), and two fill a 2-core machine. The figures behind the
+and the outbox, docs/design.md §5), and two fill a 2-core machine. The figures behind the
 choice of worker class are in docs/performance.md ("HTTP under gunicorn").
 """
 

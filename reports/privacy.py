@@ -1,4 +1,4 @@
-"""Privacy rules for every published figure (DESIGN.md §6).
+"""Privacy rules for every published figure (docs/design.md §6).
 
 A group of aid (one category in one month) may be shown only when it counts at least
 `k` distinct recipients and no single recipient holds more than `dominance` of its total.

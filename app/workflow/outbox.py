@@ -1,4 +1,4 @@
-"""Money moves through the outbox (DESIGN.md §5).
+"""Money moves through the outbox (docs/design.md §5).
 
 A state change that moves money commits, in one database transaction, an outbox row
 holding the exact entry text. After the commit the entry is appended to the books (which
@@ -220,7 +220,7 @@ def _rows(session: Session, ids: list[int]) -> list[Outbox]:
 
 
 def recover_on_start() -> str:
-    """What a starting server does first (DESIGN.md §5): settle what a crash left pending,
+    """What a starting server does first (docs/design.md §5): settle what a crash left pending,
     mending a torn last entry of a pending one. Never raises: a problem it cannot mend is
     returned (and logged by the caller); reads go on and writes refuse until `check`."""
     from app.workflow import claims

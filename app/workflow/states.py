@@ -1,4 +1,4 @@
-"""The life of a request (DESIGN.md §4) as one explicit transition table.
+"""The life of a request (docs/design.md §4) as one explicit transition table.
 
 `TRANSITIONS[(status, action)]` gives who may act and the statuses the request may
 move to. `transition` is the only place a request's status changes.

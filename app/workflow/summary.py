@@ -27,7 +27,7 @@ ZERO = Decimal("0.00")
 # The last answer per month, in each process, kept while the books' state is the same
 # object with the same number of entries and the privacy settings are the same. Every
 # figure that comes from the database (donations, approvals, payments of the month) is
-# committed there before its entry is appended to the books (DESIGN.md §5), and the entry
+# committed there before its entry is appended to the books (docs/design.md §5), and the entry
 # count is read before the database is: a database change this answer missed is followed
 # by an append, which changes the key. A hand edit of the books reloads them into a new
 # state object. Without it, every public read decrypted and summed the month's rows.

@@ -1,4 +1,4 @@
-"""Nothing lost, nothing twice (DESIGN.md §5): a crash between the database commit and
+"""Nothing lost, nothing twice (docs/design.md §5): a crash between the database commit and
 the append, or between the append and marking the outbox row done, is settled by
 `carebooks check` with each entry in the books exactly once."""
 

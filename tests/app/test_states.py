@@ -1,5 +1,5 @@
 """The transition table of a request, every (status, action, role), written out by hand
-from DESIGN.md §4 so that a change to app/workflow/states.py must change this too."""
+from docs/design.md §4 so that a change to app/workflow/states.py must change this too."""
 
 from __future__ import annotations
 

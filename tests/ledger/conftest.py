@@ -2,7 +2,7 @@
 
 Every books folder a test leaves under its `tmp_path` must be accepted by `bean-check`
 (Beancount's loader with the hardcore validations, which is what the command runs) and
-opened by Fava with zero errors: that is the public contract of DESIGN.md §3. Tests that
+opened by Fava with zero errors: that is the public contract of docs/design.md §3. Tests that
 break books on purpose opt out with `@pytest.mark.corrupts_books`.
 """
 

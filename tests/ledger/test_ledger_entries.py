@@ -1,7 +1,7 @@
-"""The entry builders: the exact text of DESIGN.md §3, and refusals that name the field.
+"""The entry builders: the exact text of docs/design.md §3, and refusals that name the field.
 
 The books are a public contract, so the text each builder produces is compared in full
-with the examples in DESIGN.md §3.
+with the examples in docs/design.md §3.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ PAYMENT_TEXT = """\
   Assets:Fund:Bank          -450.00 USD
 """
 
-# DESIGN.md §3 shows the donation without its donor line; the builder adds
+# docs/design.md §3 shows the donation without its donor line; the builder adds
 # `donor: "Anonymous"` (or the consented name) as the second metadata line.
 DONATION_TEXT = """\
 2026-11-02 * "Donation" "Individual" ^D-2026-0107

@@ -1,4 +1,4 @@
-"""Posting the same carebooks-id twice writes it once (DESIGN.md §5: nothing twice).
+"""Posting the same carebooks-id twice writes it once (docs/design.md §5: nothing twice).
 
 The outbox replays an entry after a crash; the books must answer "already there" with
 the entry as written, from this process, another Books object, or after a reopen.

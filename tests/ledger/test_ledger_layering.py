@@ -1,4 +1,4 @@
-"""Arrows point down only (DESIGN.md §2): ledger/ never imports the web app or reports.
+"""Arrows point down only (docs/design.md §2): ledger/ never imports the web app or reports.
 
 The imports are read with `ast` (every `import` and `from ... import`, also inside
 functions and `TYPE_CHECKING` blocks), so a late import cannot slip past.

@@ -1,4 +1,4 @@
-"""The books folder a new fund gets (DESIGN.md §3): files, includes, accounts.
+"""The books folder a new fund gets (docs/design.md §3): files, includes, accounts.
 
 `main.beancount` names each month file in its own include line, added when the month's
 first entry is written, never a glob (BEANCOUNT-NOTES.md: the pickle cache ignores new

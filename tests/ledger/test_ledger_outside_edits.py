@@ -1,4 +1,4 @@
-"""A treasurer (or another program) edits the books by hand; the app notices (DESIGN.md §3).
+"""A treasurer (or another program) edits the books by hand; the app notices (docs/design.md §3).
 
 Appends made outside the app show up in the next read without a restart; a file an
 editor broke makes every read raise BooksInvalid carrying Beancount's own message, file

@@ -1,4 +1,4 @@
-"""The privacy rules of DESIGN.md §6 on published aid figures, as properties over random
+"""The privacy rules of docs/design.md §6 on published aid figures, as properties over random
 months: no shown cell counts 1..k-1 recipients, none breaks the dominance rule, and no
 hidden cell can be recovered by subtracting shown figures from a shown total."""
 
