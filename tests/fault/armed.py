@@ -36,20 +36,13 @@ def _log(point: str) -> None:
         os.close(fd)
 
 
-def _is_books_file(fd: int) -> bool:
-    try:
-        name = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return False
-    return name.endswith(".beancount") and "/." not in name  # not a temporary file
-
-
 def arm() -> None:
     """Install the kill points in this process (a server worker, after the app loaded)."""
     from sqlalchemy.orm import Session
 
     from app.workflow import claims
     from ledger.files import FileIO
+    from tests.fault.crashes import is_books_file
 
     rate = float(os.environ.get("CAREBOOKS_KILL_RATE", "0.03"))
     rng = random.Random(int(os.environ.get("CAREBOOKS_KILL_SEED", "1")) * 100003 + os.getpid())
@@ -77,7 +70,7 @@ def arm() -> None:
         maybe("after-commit")
 
     def write(self, fd, data):
-        if _is_books_file(fd) and len(data) > 1:
+        if is_books_file(fd) and len(data) > 1:
             with lock:
                 if rng.random() < rate:
                     os.write(fd, data[:1 + rng.randrange(len(data) - 1)])
@@ -87,7 +80,7 @@ def arm() -> None:
 
     def fsync(self, fd):
         real_fsync(self, fd)
-        if _is_books_file(fd):
+        if is_books_file(fd):
             maybe("after-append")
 
     claims.claim, Session.commit = claim, commit

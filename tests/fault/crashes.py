@@ -84,7 +84,8 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _is_books_file(fd: int) -> bool:
+def is_books_file(fd: int) -> bool:
+    """Whether `fd` is open on a file of the books (not a temporary file)."""
     try:
         name = os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
@@ -115,7 +116,7 @@ def _arm(plan: Plan) -> None:
         real_write = FileIO.write
 
         def write(self, fd, data):
-            if _is_books_file(fd):
+            if is_books_file(fd):
                 seen[0] += 1
                 if seen[0] == plan.nth and len(data) > 1:
                     os.write(fd, data[:1 + int(plan.fraction * (len(data) - 2))])
@@ -128,7 +129,7 @@ def _arm(plan: Plan) -> None:
 
         def fsync(self, fd):
             real_fsync(self, fd)
-            if _is_books_file(fd):
+            if is_books_file(fd):
                 seen[0] += 1
                 if seen[0] == plan.nth:
                     _die()
