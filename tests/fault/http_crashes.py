@@ -395,7 +395,10 @@ def run_database(workdir: Path, database_url: str, *, kills: int, seed: int,
     run = Run()
     start = time.monotonic()
     serve_kills = max(1, int(kills * serve_share))
-    for kind, target in (("gunicorn", kills - serve_kills), ("serve", kills)):
+    for kind in ("gunicorn", "serve"):
+        # `carebooks serve` gets its share of kills, even if gunicorn's overshot
+        target = kills - serve_kills if kind == "gunicorn" else max(
+            kills, run.killed + serve_kills)
         server = Server(kind, env, workdir / kind)
         server.log_dir.mkdir(parents=True, exist_ok=True)
         server.start()
