@@ -34,6 +34,7 @@ class Flows:
         self.cancelled: dict[str, dict[str, Decimal]] = defaultdict(dict)
         self.gifts: dict[str, list[Decimal]] = defaultdict(list)   # kind -> gross amounts
         self.refunds: list[Decimal] = []
+        self.refunds_by_kind: dict[str, list[Decimal]] = defaultdict(list)
         self.fees = ZERO
 
     def codes(self) -> set[str]:
@@ -71,6 +72,7 @@ def month_flows(entries: list, state: BooksState) -> Flows:
                     flows.gifts[acc.category_of(account)].append(-number)
                 else:
                     flows.refunds.append(number)
+                    flows.refunds_by_kind[acc.category_of(account)].append(number)
             elif account == acc.FEES:
                 flows.fees += number
     return flows
