@@ -147,6 +147,18 @@ def seal_command(month: str, balances: tuple[str, ...], actor_email: str) -> Non
     click.echo(f"sealed {result['month']}: {result['seal_hash']}")
 
 
+@main.command("derive-public")
+@with_appcontext
+@clean_errors
+def derive_public_command() -> None:
+    """Rebuild the community's books (instance/community/) from the fund's books."""
+    from app.workflow.community import derive_public, folder
+
+    changed = derive_public()
+    click.echo(f"community's books in {folder()}: "
+               + ("; ".join(changed) if changed else "unchanged"))
+
+
 @main.group("policy")
 def policy_group() -> None:
     """The fund's rules: approvals, caps, reserve floor, budgets, privacy thresholds."""

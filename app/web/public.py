@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zipfile
 from decimal import Decimal
 
 from flask import Blueprint, render_template, send_file
@@ -59,18 +58,12 @@ def transparency():
 
 @bp.get("/books.zip")
 def download_books():
-    """The public books: every .beancount file, as the app keeps them."""
-    root = books().dir
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(root.rglob("*.beancount")):
-            rel = path.relative_to(root)
-            if rel.parts[0].startswith("."):
-                continue
-            zf.write(path, f"books/{rel}")
-    buffer.seek(0)
-    return send_file(buffer, mimetype="application/zip", as_attachment=True,
-                     download_name=f"books-{dt.date.today().isoformat()}.zip")
+    """The community's books (never the fund's own: docs/privacy.md)."""
+    from app.workflow import community
+
+    return send_file(io.BytesIO(community.zipped()), mimetype="application/zip",
+                     as_attachment=True,
+                     download_name=f"community-books-{dt.date.today().isoformat()}.zip")
 
 
 @bp.get("/reports")

@@ -37,9 +37,23 @@ def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None)
                                 field="month") from None
         with session_scope() as session:
             audit.record(session, actor.id, "month.sealed", month, seal_hash=seal.seal_hash)
+    public = _derive_public()
     return {"month": seal.month, "file_sha256": seal.file_sha256, "previous": seal.prev,
             "seal_hash": seal.seal_hash,
-            "balances": {a: str(v) for a, v in sorted(statements.items())}}
+            "balances": {a: str(v) for a, v in sorted(statements.items())},
+            "community_books": public}
+
+
+def _derive_public() -> str:
+    """Rebuild the community's books after a seal; the seal stands even if this fails."""
+    from app.workflow import community
+    from reports.periods import UnknownRequest
+
+    try:
+        community.derive_public()
+    except UnknownRequest as exc:
+        return f"not derived: {exc}"
+    return "derived"
 
 
 def close_preview(statements: dict | None = None, *, today: dt.date | None = None) -> dict:
