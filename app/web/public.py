@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask import Blueprint, render_template, send_file
 
 from app.fund import books
-from app.workflow import summary
+from app.workflow import attest, summary
 from ledger import BooksInvalid
 from ledger.seal import next_month
 from ledger.state import month_of
@@ -53,7 +53,8 @@ def transparency():
     peak = max([r[k] for r in trend for k in ("donations", "aid")] + [Decimal(1)])
     return render_template("public/transparency.html", state=state,
                            month=summary.summary(month_of(today)), trend=trend, peak=peak,
-                           verification=books().verify(), next_month=next_month)
+                           verification=books().verify(), next_month=next_month,
+                           attested=attest.attested())
 
 
 @bp.get("/books.zip")
