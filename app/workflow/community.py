@@ -21,7 +21,9 @@ from app.db import session_scope
 from app.fund import books
 from app.models import AidRequest
 from app.workflow import policy as policy_mod
+from app.workflow.errors import PolicyRefused
 from reports import community
+from reports.periods import UnknownRequest
 from reports.privacy import Rules
 
 
@@ -65,8 +67,12 @@ def derive_public() -> list[str]:
 def zipped() -> bytes:
     """The community's books as a zip (derived first if they were never written)."""
     root = folder()
-    if not (root / community.MAIN).exists():
-        derive_public()
+    if not (root / community.MAIN).exists():   # a fund upgraded, not sealed since
+        try:
+            derive_public()
+        except UnknownRequest as exc:
+            raise PolicyRefused(f"the community's books are not derived yet ({exc}); "
+                                "a treasurer runs `carebooks check`", code="not_derived") from None
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in community.FILES:

@@ -67,3 +67,32 @@ def test_a_tree_of_any_size_proves_each_leaf():
         for i in range(n):
             leaf, index, steps = merkle.path(text, f"e:{i}")
             assert index == i and merkle.check(leaf.text, leaf.salt, steps, root)
+
+
+def test_a_month_sealed_before_salts_keeps_its_seal_and_gets_no_receipts(tmp_path):
+    """Upgrade: a month written without salts seals as before (four values, three-line
+    hash); the next month, written with salts, gets a root; the chain holds across both."""
+    from ledger import FundSettings, init_books
+
+    books = init_books(tmp_path / "books", FundSettings("Old Fund"), dt.date(2026, 1, 1))
+    books.post(entries.without_salt(entries.opening_balance(BANK, dt.date(2026, 1, 1), D(500),
+                                                            "USD")))
+    old = entries.without_salt(entries.approval("R-2026-0001", 1, dt.date(2026, 1, 3), "rent",
+                                                D(50), "USD"))
+    books.post(old)
+    state = books.state
+    balances = {a: state.balance_at_end_of(a, "2026-01") for a in state.cash_accounts()}
+    january = (books.dir / "2026" / "2026-01.beancount").read_bytes()
+    unsalted_only = [leaf for leaf in merkle.leaves(january)
+                     if leaf.carebooks_id == "approve:R-2026-0001:1"] == []
+    assert unsalted_only
+    books.seal("2026-01", balances, today=dt.date(2026, 3, 1))
+    books.post(entries.approval("R-2026-0002", 1, dt.date(2026, 2, 3), "rent", D(60), "USD"))
+    books.seal("2026-02", balances, today=dt.date(2026, 3, 1))
+    jan, feb = books.state.seals
+    assert jan.merkle_root == "" and books.receipt("approve:R-2026-0001:1") is None
+    seals = (books.dir / "seals.beancount").read_text()
+    assert seals.count('"2026-01"') == 1 and f'"{jan.seal_hash}"\n' in seals   # four values
+    assert feb.merkle_root and books.receipt("approve:R-2026-0002:1")["month"] == "2026-02"
+    assert jan.seal_hash == seal_hash("2026-01", jan.file_sha256, jan.prev)
+    assert books.verify().ok
