@@ -7,7 +7,8 @@ bytes — and hold only:
 
 - one transaction per publication period (`reports.periods`), dated the period's last
   day, whose postings are the period's aggregate movements: donations by kind (count in
-  the posting's metadata) and their refunds, fees, aid approved per published group (net
+  the posting's metadata, and the names of donors who consented to be named, never with
+  an amount) and their refunds, fees, aid approved per published group (net
   of cancellations, with recipients, requests and the rounded median), aid paid per
   published group, the change of each cash account, and any other account's change;
 - `balance` assertions for every cash account and for what is approved and unpaid, on
@@ -144,7 +145,8 @@ def _transaction(period: Period, rules: Rules) -> data.Transaction:
     for kind in period.donations:
         account = acc.donation_account(kind.kind)
         if kind.count:
-            post(account, -kind.total, donations=Decimal(kind.count))
+            named = {"donors": ", ".join(kind.named)} if kind.named else {}
+            post(account, -kind.total, donations=Decimal(kind.count), **named)
         if kind.refunds_count:
             post(account, kind.refunds_total, refunds=Decimal(kind.refunds_count))
     for group in _groups(period.approved):

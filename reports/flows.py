@@ -35,6 +35,7 @@ class Flows:
         self.gifts: dict[str, list[Decimal]] = defaultdict(list)   # kind -> gross amounts
         self.refunds: list[Decimal] = []
         self.refunds_by_kind: dict[str, list[Decimal]] = defaultdict(list)
+        self.named: dict[str, set[str]] = defaultdict(set)   # kind -> consenting donors
         self.fees = ZERO
 
     def codes(self) -> set[str]:
@@ -70,6 +71,9 @@ def month_flows(entries: list, state: BooksState) -> Flows:
             elif account.startswith(acc.DONATION_ROOT + ":"):
                 if number < 0:
                     flows.gifts[acc.category_of(account)].append(-number)
+                    donor = entry.meta.get("donor") if entry.meta else None
+                    if isinstance(donor, str) and donor != "Anonymous":
+                        flows.named[acc.category_of(account)].add(donor)
                 else:
                     flows.refunds.append(number)
                     flows.refunds_by_kind[acc.category_of(account)].append(number)

@@ -99,6 +99,7 @@ class DonationKind:
     total: Decimal
     refunds_count: int
     refunds_total: Decimal
+    named: tuple[str, ...] = ()     # donors who consented to be named, sorted; no amounts
 
 
 @dataclass(frozen=True)
@@ -311,8 +312,9 @@ def _donations(flows: list[Flows], q: Decimal) -> tuple[DonationKind, ...]:
     for kind in kinds:
         gifts = [g for f in flows for g in f.gifts.get(kind, [])]
         refunds = [r for f in flows for r in f.refunds_by_kind.get(kind, [])]
+        named = tuple(sorted({n for f in flows for n in f.named.get(kind, ())}))
         out.append(DonationKind(kind, len(gifts), sum(gifts, ZERO).quantize(q), len(refunds),
-                                sum(refunds, ZERO).quantize(q)))
+                                sum(refunds, ZERO).quantize(q), named))
     return tuple(out)
 
 

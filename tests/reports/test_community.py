@@ -35,7 +35,9 @@ def test_no_request_code_no_donor_name_no_single_request(fund):
     text = b"".join(files.values()).decode()
     assert not re.search(r"\bR-\d{4}-\d{4}\b", text)
     assert not re.search(r"\bD-\d{4}-\d{4}\b", text)
-    assert "Rosa" not in text
+    # a consenting donor is named per period and kind (as the books always did), never
+    # next to their own amount
+    assert 'donors: "Rosa Martínez"' in text
     # no date inside a period: every transaction is dated a period's last day
     pub = publication_periods(fund.books, _who(fund), RULES)
     ends = {p.last_day.isoformat() for p in pub.periods}
