@@ -43,9 +43,13 @@ def rules() -> Rules:
 
 
 def recipients() -> dict[str, int]:
-    """Request code -> the person who asked (a number; only distinct counts are published)."""
+    """Request code -> a number standing for the person who asked (1, 2, … in the order of
+    their first request; not their id). Only counts of distinct numbers are published."""
     with session_scope() as session:
-        return dict(session.exec(select(AidRequest.code, AidRequest.member_id)).all())
+        rows = session.exec(select(AidRequest.code, AidRequest.member_id)
+                            .order_by(AidRequest.id)).all()
+    alias: dict[int, int] = {}
+    return {code: alias.setdefault(member, len(alias) + 1) for code, member in rows}
 
 
 def derived(*, with_rules: Rules | None = None) -> dict[str, bytes]:
