@@ -43,7 +43,8 @@ def overview():
     """The seal chain, each month's attestations, and the fund's books to download."""
     state = books().state
     return render_template("auditor/books.html", seals=list(reversed(state.seals)),
-                           attested=attest.attested(), verification=books().verify())
+                           attested=attest.attested(), history=attest.history(),
+                           verification=books().verify())
 
 
 @bp.get("/fund-books.zip")

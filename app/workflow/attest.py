@@ -82,6 +82,21 @@ def audit(actor: Person, month: str) -> dict:
             "merkle_root": seal.merkle_root, "checks": checks, "problems": problems}
 
 
+def history(limit: int = 50) -> list[dict]:
+    """The latest attestations, newest first: auditor's handle, month, result, time.
+
+    For the people who may read the fund's books (`/books/`); the public sees counts only.
+    """
+    with session_scope() as session:
+        rows = session.exec(select(Attestation, Person.handle)
+                            .join(Person, Person.id == Attestation.auditor_id)
+                            .order_by(Attestation.created_at.desc(), Attestation.id.desc())
+                            .limit(limit)).all()
+        return [{"handle": handle, "month": a.month, "result": a.result, "at": a.created_at,
+                 "problems": json.loads(a.detail or "{}").get("problems", [])}
+                for a, handle in rows]
+
+
 def attested() -> dict[str, int]:
     """Per month, how many auditors' latest audit of its current seal passed."""
     seals = {s.month: s.seal_hash for s in books().state.seals}

@@ -60,6 +60,8 @@ def test_two_auditors_attest_and_the_page_and_the_pdf_count_them(fund, sealed):
     page = fund.client().get("/").get_data(as_text=True)
     assert "was checked by 2 of the fund's auditors" in page
     assert "auditor@" not in page and "@auditor" not in page
+    books_page = sign_in(fund, "treasurer").get("/books/").get_data(as_text=True)
+    assert "@auditor2" in books_page and "passed" in books_page   # who, for the book readers
 
 
 def test_a_changed_byte_in_the_fund_s_books_fails(fund, sealed):
