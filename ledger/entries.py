@@ -1,10 +1,10 @@
 """Build the entries the app writes, from typed values only.
 
-Every entry also carries a random `carebooks-salt`, its leaf salt in the month's Merkle
-root (`ledger/merkle.py`). Narrations are fixed words plus the category; the only caller text that may reach the
+Narrations are fixed words plus the category; the only caller text that may reach the
 books is a donor's consented display name, checked by `safe_display_name`. Every entry
-carries its request or donation code as a link and a `carebooks-id` that makes posting
-it twice a no-op.
+carries its request or donation code as a link, a `carebooks-id` that makes posting it
+twice a no-op, and a random `carebooks-salt`, its leaf salt in the month's Merkle root
+(`ledger/merkle.py`).
 """
 
 from __future__ import annotations

@@ -307,7 +307,8 @@ def _net_approvals(state: BooksState, months: tuple[str, ...]) -> dict[str, Deci
 
 def _donations(flows: list[Flows], q: Decimal) -> tuple[DonationKind, ...]:
     """Donations by kind over the period: count and gross total, refunds."""
-    kinds = sorted({k for f in flows for k in f.gifts} | {k for f in flows for k in f.refunds_by_kind})
+    kinds = sorted({k for f in flows for k in f.gifts}
+                   | {k for f in flows for k in f.refunds_by_kind})
     out = []
     for kind in kinds:
         gifts = [g for f in flows for g in f.gifts.get(kind, [])]
