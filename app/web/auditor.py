@@ -44,6 +44,7 @@ def overview():
     state = books().state
     return render_template("auditor/books.html", seals=list(reversed(state.seals)),
                            attested=attest.attested(), history=attest.history(),
+                           chain=attest.audit_chain(),
                            verification=books().verify())
 
 

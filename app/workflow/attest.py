@@ -1,13 +1,14 @@
 """`carebooks audit MONTH`: an auditor checks a sealed month and records an attestation.
 
-Three checks, each naming what fails:
+Four checks, each naming what fails:
 
 1. the fund's books against the seal chain: every sealed file still hashes to its seal
    (`Books.verify`), and the month's own file to the month's seal;
 2. the month's Merkle root recomputed from its file (months sealed before roots existed
    have none, and say so);
 3. the community's books in their folder against a fresh derivation from the fund's
-   books, the database's recipients and the fund's current privacy rules, byte for byte.
+   books, the database's recipients and the fund's current privacy rules, byte for byte;
+4. the audit log's hash chain (who did what, recomputed from its first event).
 
 The result (passed or failed), the auditor, the month, the seal checked and the time are
 recorded (`Attestation`) and in the audit log; the public page and the month's PDF show
@@ -24,7 +25,7 @@ from sqlmodel import select
 
 from app.db import session_scope
 from app.fund import books, forget_books
-from app.models import Attestation, Person, Role
+from app.models import Attestation, AuditEvent, Person, Role
 from app.workflow import audit as audit_log
 from app.workflow import community
 from app.workflow.errors import Forbidden, InvalidInput, PolicyRefused
@@ -66,6 +67,8 @@ def audit(actor: Person, month: str) -> dict:
         checks.append(f"Merkle root recomputed ({seal.merkle_root[:12]}...)")
     else:
         problems.append("Merkle root: the month's entries do not give the sealed root")
+    chain = audit_chain()
+    (checks if chain["ok"] else problems).append(chain["line"])
     diffs = differences(community.folder(), community.derived())
     if diffs:
         problems += [f"community's books: {d}" for d in diffs]
@@ -80,6 +83,15 @@ def audit(actor: Person, month: str) -> dict:
                          seal_hash=seal.seal_hash)
     return {"month": month, "result": result, "seal_hash": seal.seal_hash,
             "merkle_root": seal.merkle_root, "checks": checks, "problems": problems}
+
+
+def audit_chain() -> dict:
+    """The audit log's hash chain: intact or not, its length, the hash of its head."""
+    with session_scope() as session:
+        ok, line = audit_log.verify(session)
+        head = session.exec(select(AuditEvent.hash).order_by(AuditEvent.id.desc())
+                            .limit(1)).first()
+    return {"ok": ok, "line": line, "head": head or ""}
 
 
 def history(limit: int = 50) -> list[dict]:

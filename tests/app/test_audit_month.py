@@ -51,6 +51,7 @@ def test_two_auditors_attest_and_the_page_and_the_pdf_count_them(fund, sealed):
     out = _audit(fund, sealed)
     assert out.exit_code == 0, out.output
     assert f"{sealed}: passed" in out.output and "byte for byte" in out.output
+    assert "audit chain intact" in out.output
     assert _audit(fund, sealed, "auditor2").exit_code == 0
     with fund.ctx():
         assert attest.attested() == {sealed: 2}
