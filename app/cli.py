@@ -87,7 +87,8 @@ def user_group() -> None:
 @user_group.command("add")
 @click.argument("email")
 @click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["member", "treasurer", "admin"]), help="Repeat for several.")
+              type=click.Choice(["member", "treasurer", "admin", "auditor"]),
+              help="Repeat for several.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--handle", help="Public handle (default: the part of the email before @).")
 @with_appcontext
@@ -145,6 +146,38 @@ def seal_command(month: str, balances: tuple[str, ...], actor_email: str) -> Non
         parsed[account.strip()] = amount.strip()
     result = seal(actor, month, {"balances": parsed})
     click.echo(f"sealed {result['month']}: {result['seal_hash']}")
+
+
+@main.command("derive-public")
+@with_appcontext
+@clean_errors
+def derive_public_command() -> None:
+    """Rebuild the community's books (instance/community/) from the fund's books."""
+    from app.workflow.community import derive_public, folder
+
+    changed = derive_public()
+    click.echo(f"community's books in {folder()}: "
+               + ("; ".join(changed) if changed else "unchanged"))
+
+
+@main.command("audit")
+@click.argument("month")
+@click.option("--as", "actor_email", required=True, help="The auditor attesting the month.")
+@with_appcontext
+@clean_errors
+def audit_command(month: str, actor_email: str) -> None:
+    """Check sealed MONTH (fund's books, Merkle root, community's books) and attest it."""
+    from app.workflow.attest import PASSED, audit
+    from app.workflow.people import person_by_email
+
+    result = audit(person_by_email(actor_email), month)
+    for line in result["checks"]:
+        click.echo(f"ok: {line}")
+    for line in result["problems"]:
+        click.echo(f"FAILED: {line}", err=True)
+    click.echo(f"{month}: {result['result']} (attested by {actor_email})")
+    if result["result"] != PASSED:
+        raise SystemExit(1)
 
 
 @main.group("policy")

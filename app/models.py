@@ -76,6 +76,7 @@ class Role(StrEnum):
     member = "member"
     treasurer = "treasurer"
     admin = "admin"
+    auditor = "auditor"   # reads the fund's books, runs check and audit; no personal data
 
 
 class Status(StrEnum):
@@ -115,8 +116,8 @@ class Person(SQLModel, table=True):
 
     @property
     def needs_second_factor(self) -> bool:
-        """Treasurers and admins sign in with a one-time code too."""
-        return self.has(Role.treasurer) or self.has(Role.admin)
+        """Treasurers, admins and auditors (who read the fund's books) use a one-time code too."""
+        return self.has(Role.treasurer) or self.has(Role.admin) or self.has(Role.auditor)
 
 
 class ApiToken(SQLModel, table=True):
@@ -239,6 +240,18 @@ class AuditEvent(SQLModel, table=True):
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class Attestation(SQLModel, table=True):
+    """An auditor's `carebooks audit MONTH`: who, which month, the result, when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    auditor_id: int = Field(foreign_key="person.id", index=True)
+    month: str = Field(max_length=7, index=True)
+    result: str = Field(max_length=8)            # "passed" or "failed"
+    seal_hash: str = Field(max_length=64)        # the seal the audit checked
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))  # no personal text
+    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class Outbox(SQLModel, table=True):

@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:
 # uses it (ledger/load.py switches it off), and neither do the loads measured here.
 os.environ["BEANCOUNT_DISABLE_LOAD_CACHE"] = "1"
 
-GEN_VERSION = 3            # bump when the generator changes: kept books are rebuilt
+GEN_VERSION = 4            # bump when the generator changes: kept books are rebuilt
 START = dt.date(2021, 1, 1)
 YEARS = 5
 OPEN_MONTHS = 2            # the last two months stay unsealed
@@ -217,6 +217,7 @@ def build_books(root: Path, n: int, seed: int) -> dict:
     from ledger import FundSettings, init_books
     from ledger.books import _HEADER, MAIN, SEALS, Books
     from ledger.files import FileIO, atomic_write
+    from ledger import merkle
     from ledger.seal import seal_entries
     from ledger.state import GENESIS, month_of
     from ledger.validate import check_entry
@@ -252,13 +253,14 @@ def build_books(root: Path, n: int, seed: int) -> dict:
     del entries
     fio = FileIO()
     includes = []
-    shas = {}
+    shas, roots = {}, {}
     for month in months:
         rel = f"{month[:4]}/{month}.beancount"
         (root / month[:4]).mkdir(exist_ok=True)
         content = (_HEADER.format(what=f"month {month}") + "".join(by_month[month])).encode()
         (root / rel).write_bytes(content)
         shas[month] = hashlib.sha256(content).hexdigest()
+        roots[month] = merkle.root(content)
         includes.append(f'include "{rel}"\n')
     main = (root / MAIN).read_bytes()
     atomic_write(root / MAIN, main + "".join(includes).encode(), fio)
@@ -273,7 +275,8 @@ def build_books(root: Path, n: int, seed: int) -> dict:
         for account in CASH:
             balance[account] += flows[month][account]
         statements = {a: balance[a].quantize(CENT) for a in CASH}
-        seal_es, seal = seal_entries(month, shas[month], prev, statements, CURRENCY)
+        seal_es, seal = seal_entries(month, shas[month], prev, statements, CURRENCY,
+                                     merkle_root=roots[month])
         seals_text.append("".join("\n" + printer.format_entry(e) for e in seal_es))
         prev = seal.seal_hash
     seals = (root / SEALS).read_bytes()

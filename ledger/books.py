@@ -27,10 +27,11 @@ from beancount.core import data
 from beancount.parser import parser, printer
 
 from ledger.accounts import FundSettings
-from ledger.entries import ID_KEY
+from ledger.entries import ID_KEY, without_salt
 from ledger.errors import (BooksExist, BooksInvalid, DuplicateId, InvalidReference, LedgerError,
                            MonthNotOver, SealOutOfOrder, SourceError, StatementMismatch,
                            WriteFailed, WritesDisabled)
+from ledger import merkle
 from ledger.files import FileIO, FileSig, FsyncFailed, atomic_write, fsync_dir, locked
 from ledger.load import (Fallback, checked_apply, full_load, no_gc, parse_chunk,
                          read_snapshot, write_snapshot)
@@ -194,6 +195,33 @@ class Books:
             entries, _, _ = loader.load_string(content.decode(), filename=rel)
         return sorted(entries, key=data.entry_sortkey)
 
+    def receipt(self, carebooks_id: str) -> dict | None:
+        """A receipt for one entry (docs/verify.md), or None when it has none.
+
+        Only an entry of a month sealed with a Merkle root has one: months sealed before
+        roots existed, open months and entries without a salt (typed by hand) do not.
+        """
+        with self._mutex, locked(self._lock_path, shared=True):
+            self._refresh_locked()
+            state = self._require_state()
+            where = state.ids.get(carebooks_id)
+            if where is None:
+                return None
+            month = Path(where[0]).name.removesuffix(".beancount")
+            seal = next((s for s in state.seals if s.month == month), None)
+            if seal is None or not seal.merkle_root or where[0] != month_file(month):
+                return None
+            content = (self.dir / where[0]).read_bytes()
+        found = merkle.path(content, carebooks_id)
+        if found is None:
+            return None
+        leaf, index, steps = found
+        if not merkle.check(leaf.text, leaf.salt, steps, seal.merkle_root):
+            return None   # the file no longer matches its seal: `check` says so
+        return {"receipt": "carebooks-merkle-1", "fund": self.title, "month": month,
+                "entry": leaf.text, "salt": leaf.salt, "index": index, "path": steps,
+                "root": seal.merkle_root, "seal_hash": seal.seal_hash}
+
     def verify(self, *, fresh: bool = False) -> Verification:
         """Recompute the seal chain from the files; name the first month that changed.
 
@@ -308,8 +336,8 @@ class Books:
             if cid in state.ids:
                 where = state.ids[cid]
                 existing = self._read_entry_at(*where)
-                if existing is None or printer.format_entry(existing) != printer.format_entry(
-                        entry):
+                if existing is None or printer.format_entry(
+                        without_salt(existing)) != printer.format_entry(without_salt(entry)):
                     raise DuplicateId(f"duplicate id: {cid} is already in the books at "
                                       f"{where[0]}:{where[1]}, with different content")
                 return Posted(cid, False, where[0], where[1], existing)
@@ -347,8 +375,11 @@ class Books:
             asserted = self._statement_balances(state, month, statements)
             rel = self._ensure_month(month)
             prev = state.last_seal.seal_hash if state.last_seal else GENESIS
+            content = (self.dir / rel).read_bytes()
+            if hashlib.sha256(content).hexdigest() != self._sigs[rel].sha256:
+                raise WriteFailed(f"seal: {rel} changed while it was being sealed; try again")
             entries, seal = seal_entries(month, self._sigs[rel].sha256, prev, asserted,
-                                         state.currency)
+                                         state.currency, merkle_root=merkle.root(content))
             text = "".join("\n" + printer.format_entry(e) for e in entries)
             parsed, errors, _ = parser.parse_string(text)
             if errors or len(parsed) != len(entries):

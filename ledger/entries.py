@@ -2,8 +2,9 @@
 
 Narrations are fixed words plus the category; the only caller text that may reach the
 books is a donor's consented display name, checked by `safe_display_name`. Every entry
-carries its request or donation code as a link and a `carebooks-id` that makes posting
-it twice a no-op.
+carries its request or donation code as a link, a `carebooks-id` that makes posting it
+twice a no-op, and a random `carebooks-salt`, its leaf salt in the month's Merkle root
+(`ledger/merkle.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from beancount.core import data
 
 from ledger import accounts as acc
 from ledger.errors import InvalidReference, InvalidText
+from ledger.merkle import SALT_KEY, new_salt
 from ledger.money import to_amount
 
 ID_KEY = "carebooks-id"
@@ -33,6 +35,7 @@ def _meta(carebooks_id: str, **extra: str) -> dict:
     meta = data.new_metadata("<carebooks>", 0)
     meta[ID_KEY] = carebooks_id
     meta.update(extra)
+    meta[SALT_KEY] = new_salt()   # the entry's Merkle leaf salt (ledger/merkle.py)
     return meta
 
 
@@ -206,6 +209,13 @@ def safe_display_name(name: str) -> str:
     if "  " in clean:
         raise InvalidText("donor_name", "donor_name: no double spaces")
     return clean
+
+
+def without_salt(entry: data.Directive) -> data.Directive:
+    """`entry` without its salt: what two posts of the same entry must agree on."""
+    if not entry.meta or SALT_KEY not in entry.meta:
+        return entry
+    return entry._replace(meta={k: v for k, v in entry.meta.items() if k != SALT_KEY})
 
 
 def carebooks_id(entry: data.Directive) -> str | None:

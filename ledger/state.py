@@ -43,15 +43,17 @@ class Seal:
     prev: str
     seal_hash: str
     date: dt.date
+    merkle_root: str = ""   # over the month's salted entries; "" for seals made before
 
 
 def seal_of(entry: data.Custom) -> Seal | None:
     """Read a `custom "carebooks-seal"` directive, or None if it is not one of ours."""
     if not isinstance(entry, data.Custom) or entry.type != SEAL_TYPE or len(entry.values) < 4:
         return None
-    month, file_hash, prev, seal_hash = (v.value if hasattr(v, "value") else v[0]
-                                         for v in entry.values[:4])
-    return Seal(str(month), str(file_hash), str(prev), str(seal_hash), entry.date)
+    month, file_hash, prev, seal_hash, *rest = (v.value if hasattr(v, "value") else v[0]
+                                                for v in entry.values[:5])
+    return Seal(str(month), str(file_hash), str(prev), str(seal_hash), entry.date,
+                str(rest[0]) if rest else "")
 
 
 class BooksState:
@@ -216,8 +218,8 @@ class BooksState:
             "misplaced": [list(x) for x in self.misplaced],
             "ids": self.ids,
             "last_balance": {a: d.isoformat() for a, d in self.last_balance.items()},
-            "seals": [[s.month, s.file_sha256, s.prev, s.seal_hash, s.date.isoformat()]
-                      for s in self.seals],
+            "seals": [[s.month, s.file_sha256, s.prev, s.seal_hash, s.date.isoformat(),
+                       s.merkle_root] for s in self.seals],
             "entry_count": self.entry_count,
         }
 
@@ -241,7 +243,7 @@ class BooksState:
         state.misplaced = [(f, n, m) for f, n, m in obj["misplaced"]]
         state.ids = {k: (v[0], v[1]) for k, v in obj["ids"].items()}
         state.last_balance = {a: date(d) for a, d in obj["last_balance"].items()}
-        state.seals = [Seal(m, f, p, h, date(d)) for m, f, p, h, d in obj["seals"]]
+        state.seals = [Seal(m, f, p, h, date(d), *root) for m, f, p, h, d, *root in obj["seals"]]
         state.entry_count = obj["entry_count"]
         return state
 

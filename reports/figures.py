@@ -173,6 +173,7 @@ class SealInfo:
     file_sha256: str = ""
     prev: str = ""
     seal_hash: str = ""
+    merkle_root: str = ""        # "" for months sealed before Merkle roots existed
 
     @property
     def first(self) -> bool:
@@ -203,6 +204,7 @@ class MonthFigures:
     seal: SealInfo
     latest_seal: SealInfo | None   # the newest seal of the chain (may be a later month)
     treasurers: tuple[str, ...]
+    attested: int = 0              # auditors whose `carebooks audit` of the month passed
 
     @property
     def opening_cash(self) -> Decimal:
@@ -383,7 +385,8 @@ def _asserted_balances(books: Books, date: dt.date) -> dict[str, Decimal]:
 
 
 def _as_info(seal) -> SealInfo:
-    return SealInfo(seal.month, True, seal.file_sha256, seal.prev, seal.seal_hash)
+    return SealInfo(seal.month, True, seal.file_sha256, seal.prev, seal.seal_hash,
+                    seal.merkle_root)
 
 
 def _seal_info(state: BooksState, month: str) -> SealInfo:

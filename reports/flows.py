@@ -34,6 +34,8 @@ class Flows:
         self.cancelled: dict[str, dict[str, Decimal]] = defaultdict(dict)
         self.gifts: dict[str, list[Decimal]] = defaultdict(list)   # kind -> gross amounts
         self.refunds: list[Decimal] = []
+        self.refunds_by_kind: dict[str, list[Decimal]] = defaultdict(list)
+        self.named: dict[str, set[str]] = defaultdict(set)   # kind -> consenting donors
         self.fees = ZERO
 
     def codes(self) -> set[str]:
@@ -69,8 +71,12 @@ def month_flows(entries: list, state: BooksState) -> Flows:
             elif account.startswith(acc.DONATION_ROOT + ":"):
                 if number < 0:
                     flows.gifts[acc.category_of(account)].append(-number)
+                    donor = entry.meta.get("donor") if entry.meta else None
+                    if isinstance(donor, str) and donor != "Anonymous":
+                        flows.named[acc.category_of(account)].add(donor)
                 else:
                     flows.refunds.append(number)
+                    flows.refunds_by_kind[acc.category_of(account)].append(number)
             elif account == acc.FEES:
                 flows.fees += number
     return flows

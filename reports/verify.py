@@ -100,8 +100,10 @@ def checks(fig: MonthFigures) -> tuple[Check, ...]:
                   f"grep '\"carebooks-seal\" \"{fig.month}\"' seals.beancount",
                   ((seal.file_sha256, seal.prev, seal.seal_hash),)),
             Check(N_("The seal hash follows from the month, the file hash and the previous seal."),
-                  f"printf '%s\\n%s\\n%s\\n' {fig.month} {seal.file_sha256} {seal.prev} "
-                  "| sha256sum", ((seal.seal_hash,),)),
+                  ("printf '%s\\n%s\\n%s\\n%s\\n' " if seal.merkle_root else
+                   "printf '%s\\n%s\\n%s\\n' ")
+                  + f"{fig.month} {seal.file_sha256} {seal.prev} {seal.merkle_root} | sha256sum"
+                  .replace("  ", " "), ((seal.seal_hash,),)),
             Check(N_("The statement balances the treasurers reconciled the month with."),
                   f"grep '^{end} balance' seals.beancount",
                   tuple((a.account, plain(a.asserted)) for a in fig.accounts

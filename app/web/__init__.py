@@ -130,7 +130,7 @@ def _http_error(exc):
 
 def init_app(app: Flask) -> None:
     """Register login, CSRF and every page blueprint."""
-    from app.web import account, admin, imports, member, public, treasurer
+    from app.web import account, admin, auditor, imports, member, public, treasurer
 
     from app.web import limits
 
@@ -138,7 +138,8 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "account.sign_in"
     csrf.init_app(app)
-    for bp in (public.bp, account.bp, member.bp, treasurer.bp, imports.bp, admin.bp):
+    for bp in (public.bp, account.bp, member.bp, treasurer.bp, imports.bp, admin.bp,
+               auditor.bp):
         app.register_blueprint(bp)
     from app.api import bp as api_bp
     csrf.exempt(api_bp)  # bearer tokens, no cookies

@@ -94,14 +94,16 @@ class InviteForm(FlaskForm):
     email = EmailField(_l("Email of the person to invite"))
     roles = SelectMultipleField(_l("Roles"), choices=[("member", _l("Member")),
                                                       ("treasurer", _l("Treasurer")),
-                                                      ("admin", _l("Admin"))],
+                                                      ("admin", _l("Admin")),
+                                                      ("auditor", _l("Auditor"))],
                                 option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
 
 
 class RolesForm(FlaskForm):
     roles = SelectMultipleField(_l("Roles"), choices=[("member", _l("Member")),
                                                       ("treasurer", _l("Treasurer")),
-                                                      ("admin", _l("Admin"))],
+                                                      ("admin", _l("Admin")),
+                                                      ("auditor", _l("Auditor"))],
                                 option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
     active = BooleanField(_l("Account active"))
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from app.fund import aid_categories
 from app.web import attach, person, signed_in
 from app.web.forms import (PAYOUT_LABELS, AnswerForm, EmptyForm, RequestForm,
                            category_label)
-from app.workflow import requests
+from app.workflow import receipts, requests
 from app.workflow.errors import WorkflowError
 
 bp = Blueprint("member", __name__, url_prefix="/my")
@@ -55,7 +56,17 @@ def detail(code: str):
     """One of your requests: its timeline in plain words."""
     item = requests.get(person(), code)
     return render_template("member/detail.html", item=item, answer_form=AnswerForm(),
-                           withdraw_form=EmptyForm())
+                           withdraw_form=EmptyForm(), receipts=receipts.listing(code))
+
+
+@bp.get("/requests/<code>/receipts/<carebooks_id>.json")
+@signed_in
+def receipt(code: str, carebooks_id: str):
+    """A receipt for one entry of your request (docs/verify.md)."""
+    body = receipts.request_receipt(person(), code, carebooks_id)
+    name = carebooks_id.replace(":", "-")
+    return Response(json.dumps(body, indent=2) + "\n", mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="receipt-{name}.json"'})
 
 
 @bp.post("/requests/<code>/answer")
@@ -76,7 +87,7 @@ def answer(code: str):
             return redirect(url_for("member.detail", code=code), 303)
     item = requests.get(person(), code)
     return render_template("member/detail.html", item=item, answer_form=form,
-                           withdraw_form=EmptyForm()), 422
+                           withdraw_form=EmptyForm(), receipts=receipts.listing(code)), 422
 
 
 @bp.post("/requests/<code>/withdraw")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zipfile
 from decimal import Decimal
 
 from flask import Blueprint, render_template, send_file
 
 from app.fund import books
-from app.workflow import summary
+from app.workflow import attest, summary
 from ledger import BooksInvalid
 from ledger.seal import next_month
 from ledger.state import month_of
@@ -54,23 +53,18 @@ def transparency():
     peak = max([r[k] for r in trend for k in ("donations", "aid")] + [Decimal(1)])
     return render_template("public/transparency.html", state=state,
                            month=summary.summary(month_of(today)), trend=trend, peak=peak,
-                           verification=books().verify(), next_month=next_month)
+                           verification=books().verify(), next_month=next_month,
+                           attested=attest.attested())
 
 
 @bp.get("/books.zip")
 def download_books():
-    """The public books: every .beancount file, as the app keeps them."""
-    root = books().dir
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(root.rglob("*.beancount")):
-            rel = path.relative_to(root)
-            if rel.parts[0].startswith("."):
-                continue
-            zf.write(path, f"books/{rel}")
-    buffer.seek(0)
-    return send_file(buffer, mimetype="application/zip", as_attachment=True,
-                     download_name=f"books-{dt.date.today().isoformat()}.zip")
+    """The community's books (never the fund's own: docs/privacy.md)."""
+    from app.workflow import community
+
+    return send_file(io.BytesIO(community.zipped()), mimetype="application/zip",
+                     as_attachment=True,
+                     download_name=f"community-books-{dt.date.today().isoformat()}.zip")
 
 
 @bp.get("/reports")

@@ -4,8 +4,9 @@ is disabled), payments, donations, the dashboard, and closing a month."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.fund import books, donation_categories
@@ -169,6 +170,18 @@ def donations_page():
     status = 422 if form.errors or form.form_errors else 200
     return render_template("treasurer/donations.html", form=form,
                            items=donations.list_donations(person())), status
+
+
+@bp.get("/donations/<code>/receipts.json")
+@treasurer
+def donation_receipts(code: str):
+    """A donation's receipts, for the treasurer to send to the donor (docs/verify.md)."""
+    from app.workflow import receipts
+
+    body = receipts.donation_receipts(person(), code)
+    return Response(json.dumps(body, indent=2) + "\n", mimetype="application/json",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="receipts-{code}.json"'})
 
 
 @bp.route("/close", methods=["GET", "POST"])

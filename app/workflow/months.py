@@ -42,9 +42,13 @@ def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None)
         except SealRefused as exc:
             raise PolicyRefused(exc.message, code=exc.rule.replace("-", "_"),
                                 field="month") from None
+        # the community's books follow the seal (deterministic, so a retry derives the same
+        # bytes); derived under the lock so that the answer, stored with the audit event
+        # below, says whether they were
         result = {"month": seal.month, "file_sha256": seal.file_sha256, "previous": seal.prev,
                   "seal_hash": seal.seal_hash,
-                  "balances": {a: str(v) for a, v in sorted(statements.items())}}
+                  "balances": {a: str(v) for a, v in sorted(statements.items())},
+                  "community_books": _derive_public()}
         with session_scope() as session:
             if not session.exec(select(AuditEvent.id).where(
                     AuditEvent.action == "month.sealed", AuditEvent.subject == month)).first():
@@ -66,6 +70,18 @@ def _sealed_as_asked(month: str, statements: dict):
            for account, amount in statements.items()):
         return None
     return seal
+
+
+def _derive_public() -> str:
+    """Rebuild the community's books after a seal; the seal stands even if this fails."""
+    from app.workflow import community
+    from reports.periods import UnknownRequest
+
+    try:
+        community.derive_public()
+    except UnknownRequest as exc:
+        return f"not derived: {exc}"
+    return "derived"
 
 
 def close_preview(statements: dict | None = None, *, today: dt.date | None = None) -> dict:

@@ -121,7 +121,7 @@ def set_roles(actor: Person, person_id: int, roles: list[str], active: bool) -> 
     _require_admin(actor)
     bad = [r for r in roles if r not in Role.__members__]
     if bad or not roles:
-        raise InvalidInput("roles: choose member, treasurer or admin", field="roles")
+        raise InvalidInput("roles: choose member, treasurer, admin or auditor", field="roles")
     if person_id == actor.id and (Role.admin not in roles or not active):
         raise InvalidInput("roles: you cannot remove your own admin role or disable yourself",
                            field="roles")
@@ -147,7 +147,7 @@ def invite(actor: Person, email: str, roles: list[str]) -> str:
     if not _EMAIL.fullmatch(email):
         raise InvalidInput(f"email: {email!r} is not an email address", field="email")
     if not roles or any(r not in Role.__members__ for r in roles):
-        raise InvalidInput("roles: choose member, treasurer or admin", field="roles")
+        raise InvalidInput("roles: choose member, treasurer, admin or auditor", field="roles")
     token = secrets.token_urlsafe(32)
     with session_scope() as session:
         if session.exec(select(Person).where(Person.email == email)).first():

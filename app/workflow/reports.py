@@ -4,6 +4,7 @@ with a reason, and every version stays in the public archive."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -63,9 +64,12 @@ def build(month: str, *, today: dt.date | None = None) -> MonthFigures:
                       rounding=Decimal(policy.rounding_unit))
         treasurers = sorted(p.handle for p in session.exec(select(Person)).all()
                             if p.active and p.has(Role.treasurer))
+    from app.workflow.attest import attested
+
     try:
-        return month_figures(books(), month, facts=facts(), rules=rules,
-                             treasurers=treasurers, today=today)
+        fig = month_figures(books(), month, facts=facts(), rules=rules,
+                            treasurers=treasurers, today=today)
+        return dataclasses.replace(fig, attested=attested().get(month, 0))
     except FactsMismatch as exc:  # e.g. a request typed into the books by hand
         raise PolicyRefused(_("report: the books and the database disagree about %(month)s "
                               "(%(detail)s); run `carebooks check`", month=month,

@@ -64,12 +64,15 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/my/requests/<code>"): (303, 200, 404, 200, 404),
     ("POST", "/my/requests/<code>/answer"): (303, 422, 404, 422, 404),
     ("POST", "/my/requests/<code>/withdraw"): (303, 303, 404, 403, 404),
+    # a receipt exists once the entry's month is sealed (none here: 404 for everyone)
+    ("GET", "/my/requests/<code>/receipts/<carebooks_id>.json"): (303, 404, 404, 404, 404),
     # --- treasurers -------------------------------------------------------------------------
     ("GET", "/treasurer/"): (303, 403, 403, 200, 403),
     ("GET", "/treasurer/queue"): (303, 403, 403, 200, 403),
     ("GET", "/treasurer/donations"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/donations"): (303, 403, 403, 422, 403),
     ("GET", "/treasurer/close"): (303, 403, 403, 200, 403),
+    ("GET", "/treasurer/donations/<code>/receipts.json"): (303, 403, 403, 404, 403),  # no such
     ("POST", "/treasurer/close"): (303, 403, 403, 200, 403),  # no action: the preview again
     ("GET", "/treasurer/reports"): (303, 403, 403, 200, 403),
     ("GET", "/treasurer/import"): (303, 403, 403, 200, 403),
@@ -85,6 +88,9 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/treasurer/requests/<code>/deny"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/requests/<code>/cancel"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/requests/<code>/pay"): (303, 403, 403, 422, 403),
+    # --- the fund's books: treasurers, admins and auditors (AUDITOR below) ---------------
+    ("GET", "/books/"): (303, 403, 403, 200, 200),
+    ("GET", "/books/fund-books.zip"): (303, 403, 403, 200, 200),
     # --- admins -----------------------------------------------------------------------------
     ("GET", "/admin/people"): (303, 403, 403, 403, 200),
     ("POST", "/admin/people/<int:person_id>"): (303, 403, 403, 403, 303),
@@ -108,6 +114,15 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/api/v1/donations"): (401, 403, 403, 422, 403),
     ("POST", "/api/v1/donations/<code>/refund"): (401, 403, 403, 200, 403),
     ("POST", "/api/v1/months/<month>/seal"): (401, 403, 403, 422, 403),
+}
+
+
+# The auditor (docs/privacy.md): reads the fund's books, runs `check` and `audit`, and is
+# otherwise a member like any other, so every route answers the auditor as it answers
+# another member, except these.
+AUDITOR: dict[tuple[str, str], int] = {
+    ("GET", "/books/"): 200,
+    ("GET", "/books/fund-books.zip"): 200,
 }
 
 
@@ -238,7 +253,8 @@ def path_for(fund, rule: str, code: str) -> str:
             .replace("<token>", "not-an-invitation")
             .replace("<filename>", "1999-01-v1.pdf")
             .replace("<path:filename>", "carebooks.css")
-            .replace("<month>", month))
+            .replace("<month>", month)
+            .replace("<carebooks_id>", f"approve:{code}:1"))
 
 
 def routes(app) -> set[tuple[str, str]]:
@@ -332,6 +348,32 @@ def test_wrong_roles_get_no_content(fund):
             if want in (403, 404):
                 body = caller.get(path).get_data(as_text=True)
                 assert "Mr Ramos" not in body and "10.00" not in body, (path, role)
+
+
+def test_the_auditor_reads_the_fund_s_books_and_nothing_personal(fund):
+    """Every GET as an auditor answers as for another member, but the fund's books; no
+    page an auditor can open holds a story, an email or a member's handle."""
+    from app.workflow.people import add_person
+
+    with fund.ctx():
+        fund.people["auditor"] = add_person("auditor@example.org", ["auditor"],
+                                            handle="auditor", password=PASSWORD)
+    code = ask(fund, amount="10.00", story="The landlord is Mr Ramos on Elm Street.")
+    client = sign_in(fund, "auditor")
+    client.environ_base["REMOTE_ADDR"] = ADDRESS
+    wrong = []
+    for (method, rule), expected in sorted(MATRIX.items()):
+        if method != "GET" or "/api/" in rule:
+            continue
+        path = path_for(fund, rule, code)
+        want = AUDITOR.get((method, rule), expected[ROLES.index("other")])
+        resp = client.get(path)
+        if resp.status_code != want:
+            wrong.append(f"GET {path} as auditor: {resp.status_code}, expected {want}")
+        body = resp.get_data(as_text=True) if resp.mimetype.startswith("text/") else ""
+        for secret in ("Mr Ramos", "member@example.org", "@member", "treasurer@example.org"):
+            assert secret not in body, (path, secret)
+    assert not wrong, "\n".join(wrong)
 
 
 # --- another member's request, by page, API or guessed code ---------------------------------

@@ -130,8 +130,8 @@ def test_public_page_shows_figures_and_offers_the_books(fund):
     zipped = Browser(fund).get("/books.zip")
     assert zipped.status_code == 200 and zipped.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(zipped.data)).namelist()
-    assert "books/main.beancount" in names and "books/accounts.beancount" in names
-    assert not any(".carebooks" in n for n in names)
+    assert "community-books/main.beancount" in names   # the community's books, never the fund's
+    assert not any(n.startswith("books/") or ".carebooks" in n for n in names)
 
 
 # --- signing in ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from decimal import Decimal
 
 import pytest
@@ -44,9 +45,21 @@ DONATION_TEXT = """\
 """
 
 
+SALT_LINE = re.compile(r'^  carebooks-salt: "[0-9a-f]{32}"\n', re.M)
+
+
 def text(entry) -> str:
-    """The entry as the books hold it."""
-    return printer.format_entry(entry)
+    """The entry as the books hold it, less its random salt line (which must be there)."""
+    full = printer.format_entry(entry)
+    assert len(SALT_LINE.findall(full)) == 1, full
+    return SALT_LINE.sub("", full)
+
+
+def test_every_entry_gets_a_fresh_salt_as_its_last_metadata_line():
+    first = entries.approval("R-2026-0042", 1, NOV, "rent", Decimal("450"), "USD")
+    again = entries.approval("R-2026-0042", 1, NOV, "rent", Decimal("450"), "USD")
+    assert list(first.meta)[-1] == "carebooks-salt"
+    assert first.meta["carebooks-salt"] != again.meta["carebooks-salt"]
 
 
 def test_approval_text_is_the_design_format():

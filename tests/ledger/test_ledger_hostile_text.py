@@ -152,7 +152,7 @@ def test_any_text_either_refused_or_one_entry_that_reads_back(name):
     assert not errors and not options["include"]
     assert len(parsed) == 1
     assert parsed[0].meta["donor"] == (unicodedata.normalize("NFC", name).strip() or "Anonymous")
-    assert text.count("\n") == 5  # header, id, donor, two postings, and nothing else
+    assert text.count("\n") == 6  # header, id, donor, salt, two postings, and nothing else
 
 
 @settings(max_examples=60, deadline=None,

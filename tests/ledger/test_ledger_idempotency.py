@@ -32,7 +32,7 @@ def same_entry(a, b) -> bool:
 def test_second_post_returns_the_existing_entry_and_writes_nothing(books):
     first = books.post(approval())
     assert first.created and first.id == "approve:R-2026-0042:1"
-    assert (first.filename, first.lineno) == ("2026/2026-01.beancount", 8)
+    assert (first.filename, first.lineno) == ("2026/2026-01.beancount", 9)
     before = tree_hashes(books.dir)
     second = books.post(approval())
     assert not second.created

@@ -141,7 +141,8 @@ def expected(q: Query, fund, month: str, *, with_facts: bool) -> dict:
     if exp["seal"]:
         path = fund.root / month[:4] / f"{month}.beancount"
         assert hashlib.sha256(path.read_bytes()).hexdigest() == exp["seal"][1]
-        assert hashlib.sha256("".join(f"{x}\n" for x in exp["seal"][:3]).encode()
+        hashed = exp["seal"][:3] + exp["seal"][4:]   # with the Merkle root, when there is one
+        assert hashlib.sha256("".join(f"{x}\n" for x in hashed).encode()
                               ).hexdigest() == exp["seal"][3]
     if with_facts:
         first = [f for f in fund.plan.facts
@@ -244,12 +245,13 @@ def test_every_figure_in_the_pdf_equals_beanquery(fund, q, month, with_facts):
     assert len(exp["trend"]) == int(month[5:])   # the books begin in January
 
     if exp["seal"]:
-        _, file_hash, prev, seal_hash = exp["seal"]
+        _, file_hash, prev, seal_hash, *root = exp["seal"]
         seal_part = text.split("The seal of the books")[1].split("Check these numbers")[0]
         name = dt.date.fromisoformat(month + "-01").strftime("%B %Y")
         assert f"Seal of {name}\n{seal_hash}" in seal_part
         assert f"Fingerprint of the month's file\n{file_hash}" in seal_part
         assert f"Previous seal in the chain\n{prev}" in seal_part
+        assert f"Merkle root of the month's entries\n{root[0]}" in seal_part
         footers = [p for p in pages if f"Seal {month}: {seal_hash}" in p]
         assert len(footers) == len(pages), "every page's footer carries the seal hash"
     else:
