@@ -57,9 +57,12 @@ def init_command(name: str, currency: str) -> None:
     """Create a new fund: the database schema and the books."""
     from app.migrate import upgrade
 
+    settings = FundSettings(name, currency)  # checked before anything is created
+    if (_books_dir() / MAIN).exists():
+        _fail(f"books already exist in {_books_dir()}")
     upgrade(current_app.config["DATABASE_URL"])
-    init_books(_books_dir(), FundSettings(name, currency), dt.date.today().replace(day=1))
-    click.echo(f"created the fund {name} in {current_app.instance_path}")
+    init_books(_books_dir(), settings, dt.date.today().replace(day=1))
+    click.echo(f"created the fund {settings.name} in {current_app.instance_path}")
 
 
 @main.group("db")

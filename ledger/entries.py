@@ -19,6 +19,7 @@ from beancount.core import data
 from ledger import accounts as acc
 from ledger.errors import InvalidReference, InvalidText
 from ledger.money import to_amount
+from ledger.text import CashAccount, Category
 
 ID_KEY = "carebooks-id"
 DONOR_KEY = "donor"
@@ -49,16 +50,11 @@ def _check_code(code: str, pattern: re.Pattern, field: str) -> str:
 
 
 def _check_category(category: str, field: str = "category") -> str:
-    if not isinstance(category, str) or not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", category):
-        raise InvalidReference(field, f"{field}: {category!r} is not a category name")
-    return category
+    return str(Category(category, field))
 
 
 def _check_cash(account: str) -> str:
-    if not isinstance(account, str) or not re.fullmatch(r"Assets:Fund:[A-Z][A-Za-z0-9-]*", account):
-        raise InvalidReference("account", f"account: {account!r} is not a cash account "
-                               "like Assets:Fund:Bank")
-    return account
+    return str(CashAccount(account, "account"))
 
 
 def _check_date(date: dt.date) -> dt.date:

@@ -32,7 +32,9 @@ from app.workflow.outbox import books_turn, enqueue, money_step
 from app.workflow.requests import next_code, pay_in
 from ledger import EntryRefused
 from ledger import entries as E
+from ledger.errors import InvalidText
 from ledger.state import BooksState
+from ledger.text import MappingName
 from ledger.validate import check_entry, round_trip
 
 MAPPING_NAME_MAX = 40
@@ -84,8 +86,10 @@ class Plan:
 def save_mapping(actor: Person, name: str, spec: dict) -> dict:
     """Create or replace the bank column mapping called `name`."""
     name = inputs.text(name, "name", max_len=MAPPING_NAME_MAX)
-    if not name.replace("-", "").replace("_", "").isalnum() or not name.isascii():
-        raise InvalidInput(_("name: letters, digits, - and _ only"), field="name")
+    try:
+        name = str(MappingName(name))
+    except InvalidText:
+        raise InvalidInput(_("name: letters, digits, - and _ only"), field="name") from None
     try:
         mapping = Mapping.from_dict(spec)
     except (MappingInvalid, TypeError) as exc:

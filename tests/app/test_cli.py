@@ -115,6 +115,32 @@ def test_init_refuses_a_bad_currency_in_one_line(instance):
     assert not (instance / "books" / "main.beancount").exists()
 
 
+@pytest.mark.parametrize("name", [
+    "\n2020-01-01 price USD 2 EUR ;",         # a directive after a newline
+    "Fund\n2020-01-01 price USD 2 EUR",       # ... after a name
+    "Eastside Mutual Aid\n",                  # a trailing newline (broke the instance)
+    "Fund\udcff",                             # a non-UTF-8 byte, as click decodes it
+    "Fund\u2028Aid", "Fund\u202eAid", "Fund\tAid", "Fund \"A\"", "\u3164",
+])
+def test_init_refuses_a_name_that_could_write_into_the_books_and_leaves_nothing(instance,
+                                                                               name):
+    """Issue 16 item 1 (failed on 0983efd: the directive was written, bean-check passed)."""
+    err = one_error_line(run(instance, "init", "--name", name, ok=False))
+    assert err.startswith("error: name:"), err
+    assert not (instance / "books").exists()
+    assert not (instance / "carebooks.db").exists()
+
+
+def test_init_writes_the_checked_name_not_the_raw_one(instance):
+    from beancount import loader
+
+    init(instance, "  Eastside  Mutual Aid ")
+    main_file = instance / "books" / "main.beancount"
+    _, errors, options = loader.load_file(str(main_file))
+    assert errors == [] and options["title"] == "Eastside  Mutual Aid"
+    assert "  Eastside" not in main_file.read_text()
+
+
 def test_db_upgrade_is_idempotent_and_prints_the_revision(instance):
     from alembic.script import ScriptDirectory
 
