@@ -19,7 +19,7 @@ from beancount.core import data
 from ledger import accounts as acc
 from ledger.errors import InvalidReference, InvalidText
 from ledger.money import to_amount
-from ledger.text import CashAccount, Category
+from ledger.text import CashAccount, Category, has_visible_letter, invisible
 
 ID_KEY = "carebooks-id"
 DONOR_KEY = "donor"
@@ -183,7 +183,11 @@ _NAME_PUNCT = set(".,'-&")
 
 
 def safe_display_name(name: str) -> str:
-    """Return `name` (NFC, trimmed) if it is safe for the books, else raise InvalidText."""
+    """Return `name` (NFC, trimmed) if it is safe for the books, else raise InvalidText.
+
+    A name must hold a letter that draws something once NFKC-normalised: fillers and
+    joiners (U+3164, U+115F, U+034F) are letters or marks to Unicode, blanks to a reader.
+    """
     if not isinstance(name, str):
         raise InvalidText("donor_name", "donor_name: must be text")
     clean = unicodedata.normalize("NFC", name).strip()
@@ -196,11 +200,13 @@ def safe_display_name(name: str) -> str:
         cat = unicodedata.category(ch)
         if ch == " " or ch in _NAME_PUNCT:
             continue
-        if cat[0] not in ("L", "M", "N") or cat == "Zs":
+        if cat[0] not in ("L", "M", "N") or cat == "Zs" or invisible(ch):
             raise InvalidText("donor_name", f"donor_name: character U+{ord(ch):04X} is not "
                               "allowed; use letters, digits, spaces and . , ' - &")
     if "  " in clean:
         raise InvalidText("donor_name", "donor_name: no double spaces")
+    if not has_visible_letter(clean):
+        raise InvalidText("donor_name", "donor_name: must contain a visible letter")
     return clean
 
 

@@ -921,6 +921,11 @@ def test_donor_name_is_kept_only_with_consent(fund):
     ({"donor_consents_public": "yes"}, "donor_consents_public", "true or false"),
     ({"donor_name": "Robert'); DROP\n", "donor_consents_public": True}, "donor_name",
      "not allowed"),
+    # issue 16 item 8 (failed on 0983efd: blank names were booked and published)
+    ({"donor_name": "\u3164", "donor_consents_public": True}, "donor_name", "donor_name"),
+    ({"donor_name": "\u115f\u3164", "donor_consents_public": True}, "donor_name",
+     "donor_name"),
+    ({"donor_name": "\u034f", "donor_consents_public": True}, "donor_name", "donor_name"),
 ])
 def test_donation_fields_are_validated(fund, change, field, says):
     body = {k: v for k, v in donation_body(**change).items() if v is not None}
