@@ -7,10 +7,12 @@ here, from the kind of workflow error, and nowhere else.
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, g, jsonify, request
 
 from app.workflow import errors as wf
+from app.workflow.inputs import has_surrogate
 from ledger import BooksInvalid, LedgerError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -81,6 +83,47 @@ def current_person(session=None):
     return g.api_person
 
 
+MAX_DEPTH = 20
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def too_deep_field(raw: bytes) -> str | None:
+    """The top-level field whose value nests deepest (None: the body itself), found by
+    counting brackets outside strings; only asked when the parser gave up."""
+    depth, last_key, deepest = 0, None, (0, None)
+    for match in _TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > deepest[0]:
+                deepest = (depth, last_key if depth > 1 else None)
+        elif token in (b"]", b"}"):
+            depth -= 1
+        elif depth == 1:
+            last_key = token[1:-1].decode("utf-8", "replace")
+    return deepest[1] if deepest[1] and deepest[1].isprintable() else None
+
+
+def check_value(field: str, value) -> None:
+    """Refuse, naming the top-level `field`, a value that no text column can hold (a lone
+    surrogate, which JSON can spell as \\ud800) or that nests past MAX_DEPTH."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise wf.InvalidInput(f"{field}: nested too deeply (at most {MAX_DEPTH} levels)",
+                                  field=field)
+        if isinstance(item, str):
+            if has_surrogate(item):
+                raise wf.InvalidInput(f"{field}: holds a lone surrogate (\\ud800-\\udfff), "
+                                      "which is not a character", field=field)
+        elif isinstance(item, dict):
+            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
 def body(*allowed: str) -> dict:
     """The JSON object sent ({} when there is none), holding only the `allowed` fields."""
     raw = request.get_data()
@@ -88,6 +131,10 @@ def body(*allowed: str) -> dict:
         return {}
     try:
         data = json.loads(raw)
+    except RecursionError:
+        field = too_deep_field(raw)
+        raise MalformedJSON(f"{field or 'body'}: nested too deeply (at most {MAX_DEPTH} "
+                            "levels)", field=field) from None
     except ValueError:
         raise MalformedJSON("the request body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -96,6 +143,8 @@ def body(*allowed: str) -> dict:
     if unknown:
         raise wf.InvalidInput(f"{unknown[0]}: not a field here; the fields are "
                               f"{', '.join(allowed) or 'none'}", field=unknown[0])
+    for key, value in data.items():
+        check_value(key, value)
     return data
 
 

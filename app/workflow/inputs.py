@@ -64,8 +64,19 @@ def choice(raw, options: list[str] | tuple[str, ...] | dict, field: str) -> str:
     return raw
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogate(raw: str) -> bool:
+    """True when `raw` holds a lone surrogate: not a character, and no database (nor the
+    encryption, nor UTF-8) can store it. JSON spells one `"\\ud800"`; a non-UTF-8 byte
+    on the command line arrives as one."""
+    return _SURROGATE.search(raw) is not None
+
+
 def text(raw, field: str, *, max_len: int, required: bool = True) -> str:
-    """Free text of at most `max_len` characters (no NUL); required unless said."""
+    """Free text of at most `max_len` characters (no NUL, no lone surrogate); required
+    unless said."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
             raise InvalidInput(_("%(field)s: required", field=field), field=field)
@@ -75,6 +86,9 @@ def text(raw, field: str, *, max_len: int, required: bool = True) -> str:
     if "\x00" in raw:
         raise InvalidInput(_("%(field)s: must not contain NUL characters", field=field),
                            field=field)
+    if has_surrogate(raw):
+        raise InvalidInput(_("%(field)s: holds a lone surrogate, which is not a character",
+                             field=field), field=field)
     raw = raw.strip()
     if len(raw) > max_len:
         raise InvalidInput(_("%(field)s: %(length)s characters; at most %(max)s", field=field,
