@@ -42,14 +42,19 @@ def amount(raw, currency: str, field: str = "amount", *, allow_zero: bool = Fals
                            field=field) from None
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def date(raw, field: str, *, default: dt.date | None = None) -> dt.date:
-    """An ISO date string (YYYY-MM-DD)."""
+    """A date written YYYY-MM-DD, and no other of ISO 8601's spellings."""
     if (raw is None or raw == "") and default is not None:
         return default
     if not isinstance(raw, str) or not raw:
         raise InvalidInput(_("%(field)s: required, a date like 2026-11-30", field=field),
                            field=field)
     try:
+        if not _DATE.fullmatch(raw):  # fromisoformat also takes 20261201 and 2026-W49-1
+            raise ValueError(raw)
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(_("%(field)s: %(value)s is not a date like 2026-11-30", field=field,

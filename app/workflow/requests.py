@@ -268,6 +268,23 @@ def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -
     return result
 
 
+def approval_date(req: AidRequest) -> dt.date | None:
+    """The date of the request's approval entry in the books (its database stamp while a
+    crash still holds the entry in the outbox); None when it was never approved."""
+    entry = books().entry(f"approve:{req.code}:1")
+    if entry is not None:
+        return entry.date
+    return req.approved_at.date() if req.approved_at else None
+
+
+def _not_before_approval(req: AidRequest, date: dt.date, what: str) -> None:
+    approved = approval_date(req)
+    if approved is not None and date < approved:
+        raise InvalidInput(_("date: a %(what)s cannot be dated %(date)s, before the approval "
+                             "it settles (%(approved)s)", what=what, date=date.isoformat(),
+                             approved=approved.isoformat()), field="date")
+
+
 def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account: str,
            date: dt.date) -> tuple[AidRequest, data.Transaction, list[Payment]]:
     """Record a payment inside the caller's money step, before its `books_turn`; return
@@ -276,6 +293,7 @@ def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account:
     cur = books().currency
     req = _find(session, code, actor, lock=True)
     authorize(req, Action.pay, actor)
+    _not_before_approval(req, date, "payment")
     outstanding = req.approved_amount - req.paid_amount
     if amount > outstanding:
         raise PolicyRefused(_("payment: %(amount)s is more than the %(left)s approved and "
@@ -308,6 +326,7 @@ def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None
     with money_step() as session:
         req = _find(session, code, actor, lock=True)
         authorize(req, Action.cancel, actor)
+        _not_before_approval(req, today, "cancellation")
         unpaid = req.approved_amount - req.paid_amount
         entry = E.cancellation(code, 1, today, req.category, unpaid, cur) if unpaid > 0 else None
         if entry is not None:

@@ -560,6 +560,40 @@ def test_payment_fields_are_validated(fund):
                                              Decimal("300.00"))
 
 
+def test_dates_are_yyyy_mm_dd_and_never_before_the_approval_they_settle(fund):
+    """Issue 16 item 7 (failed on 0983efd: 20261201 and 2026-W49-1 were dates, and a
+    payment dated the day before its approval was booked, outstanding -1.00)."""
+    code = ask(fund, amount="300.00")
+    for odd in ("20261201", "2026-W49-1", "2026-335", TODAY.strftime("%Y%m%d"),
+                TODAY.isoformat() + "T00:00", " " + TODAY.isoformat(), "２０２６-１２-０１"):
+        status, data = fund.api("member", "POST", "/requests", json=request_body(
+            needed_by=odd))
+        assert_error(status, data, 422, "invalid", field="needed_by", says="not a date")
+        status, data = fund.api("treasurer", "POST", "/donations", json=donation_body(
+            date=odd))
+        assert_error(status, data, 422, "invalid", field="date", says="not a date")
+    assert fund.api("treasurer", "POST", f"/requests/{code}/approve", json={})[0] == 200
+    before = books_numbers(fund, code)
+    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    status, data = fund.api("treasurer", "POST", f"/requests/{code}/payments", json={
+        "amount": "100.00", "account": "Assets:Fund:Bank", "date": yesterday})
+    assert_error(status, data, 422, "invalid", field="date", says="before the approval")
+    assert books_numbers(fund, code) == before and status_of(fund, code) == "approved"
+    status, data = fund.api("treasurer", "POST", f"/requests/{code}/payments", json={
+        "amount": "100.00", "account": "Assets:Fund:Bank", "date": TODAY.isoformat()})
+    assert status == 201 and data["status"] == "partially_paid", data
+    # a cancellation is dated the day it is made; asked for before the approval, refused
+    with fund.ctx():
+        from app.workflow import requests as wf_requests
+        from app.workflow.errors import InvalidInput
+
+        with pytest.raises(InvalidInput) as info:
+            wf_requests.cancel(fund.people["treasurer"], code, {"reason": "Paid twice."},
+                               today=TODAY - dt.timedelta(days=1))
+        assert info.value.field == "date"
+    assert status_of(fund, code) == "partially_paid"
+
+
 # --- Idempotency-Key ---------------------------------------------------------------------
 
 def test_same_key_same_body_replays_the_first_answer_and_writes_nothing_twice(fund):
