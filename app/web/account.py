@@ -18,7 +18,8 @@ from app.models import Person
 from app.web import WebUser, attach, person, signed_in
 from app.web.forms import (AcceptInvitationForm, CodeForm, ConfirmForm, EmptyForm,
                            LanguageForm, PasswordChangeForm, SignInForm)
-from app.web.limits import PER_ACCOUNT, PER_ADDRESS, PER_CODE, account_key, failed, limiter
+from app.web.limits import (PER_CODE, address_limit, account_limit, code_limit, limiter,
+                            signed_in_account_key, signed_in_code_key)
 from app.workflow import people, sessions
 from app.workflow.errors import NotFound, Unauthenticated, WorkflowError
 
@@ -68,8 +69,8 @@ def _pending() -> int | None:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(PER_ADDRESS, methods=["POST"])
-@limiter.limit(PER_ACCOUNT, methods=["POST"], key_func=account_key, deduct_when=failed)
+@address_limit()
+@account_limit()
 def sign_in():
     """Step one: email and password."""
     form = SignInForm()
@@ -93,7 +94,7 @@ def sign_in():
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
-@limiter.limit(PER_CODE, methods=["POST"], key_func=lambda: f"code:{_pending()}")
+@code_limit(lambda: f"code:{_pending()}")
 def code():
     """Step two: the six-digit code from the authenticator app (or a recovery code)."""
     person_id = _pending()
@@ -112,7 +113,7 @@ def code():
 
 
 @bp.route("/sign-in/setup", methods=["GET", "POST"])
-@limiter.limit(PER_CODE, methods=["POST"], key_func=lambda: f"setup:{_pending()}")
+@limiter.limit(PER_CODE, methods=["POST"], key_func=lambda: f"setup:{_pending()}")  # own
 def setup():
     """First sign-in of a treasurer or admin: connect an authenticator app."""
     person_id = _pending()
@@ -151,6 +152,9 @@ def recovery_codes():
 
 @bp.route("/account/confirm", methods=["GET", "POST"])
 @signed_in
+@address_limit()
+@account_limit(signed_in_account_key)
+@code_limit(signed_in_code_key)
 def confirm():
     """Prove it is still you before approving, paying, sealing or changing the policy."""
     form = ConfirmForm()
@@ -171,6 +175,8 @@ def confirm():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @signed_in
+@address_limit()
+@account_limit(signed_in_account_key)
 def password():
     """Change your password; every session of yours ends, this one too."""
     form = PasswordChangeForm()

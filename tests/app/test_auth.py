@@ -185,6 +185,70 @@ def test_sign_in_is_throttled_per_address(tmp_path):
         limiter.enabled = False
 
 
+def _throttled_fund(tmp_path, name):
+    fund = make_fund(tmp_path, f"sqlite:///{tmp_path / name}", RATELIMIT_ENABLED=True)
+    from app.web.limits import limiter
+    limiter.reset()
+    return fund, limiter
+
+
+def test_confirming_again_and_changing_the_password_share_the_sign_in_limits(tmp_path):
+    """Issue 16 item 2 (failed on 0983efd: 60 wrong passwords to /account/confirm, 40 wrong
+    codes after the right password and 40 wrong current passwords, never a 429)."""
+    fund, limiter = _throttled_fund(tmp_path, "throttle3.db")
+    try:
+        # per address: wrong passwords at /account/confirm from one address
+        t = Browser(fund).sign_in("treasurer")
+        codes = [t.post("/account/confirm", data={"password": f"wrong {i} " * 3,
+                                                  "code": "000000"}).status_code
+                 for i in range(60)]
+        assert 429 in codes and codes.index(429) <= 30, codes
+        # per person: wrong one-time codes after the right password, each from a new address
+        limiter.reset()
+        t = Browser(fund).sign_in("treasurer2")
+        codes = []
+        for i in range(40):
+            t.client.environ_base["REMOTE_ADDR"] = f"10.7.0.{i + 1}"
+            codes.append(t.post("/account/confirm", data={"password": PASSWORD,
+                                                          "code": "000000"}).status_code)
+        assert 429 in codes and codes.index(429) <= 10, codes
+        # per address: wrong current passwords at /account/password
+        limiter.reset()
+        m = Browser(fund).sign_in("member")
+        codes = [m.post("/account/password", data={"current": f"wrong {i} " * 3,
+                                                   "new": "new quiet river stones"}).status_code
+                 for i in range(40)]
+        assert 429 in codes and codes.index(429) <= 30, codes
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+
+def test_failed_confirmations_count_against_the_accounts_sign_in_limit(tmp_path):
+    """The per-account count is one: 95 failed sign-ins and 5 failed confirmations (each
+    from its own address) lock the account's sign-in, right password or not."""
+    fund, limiter = _throttled_fund(tmp_path, "throttle4.db")
+    try:
+        m = Browser(fund).sign_in("member")
+        for i in range(95):
+            b = Browser(fund)
+            b.client.environ_base["REMOTE_ADDR"] = f"10.8.{i // 200}.{i % 200 + 1}"
+            assert b.post("/sign-in", data={"email": "member@example.org",
+                                            "password": "wrong password " * 2}
+                          ).status_code == 422
+        for i in range(5):
+            m.client.environ_base["REMOTE_ADDR"] = f"10.6.0.{i + 1}"
+            assert m.post("/account/confirm", data={"password": "wrong " * 3}
+                          ).status_code == 422
+        b = Browser(fund)
+        b.client.environ_base["REMOTE_ADDR"] = "10.5.0.1"
+        resp = b.post("/sign-in", data={"email": "member@example.org", "password": PASSWORD})
+        assert resp.status_code == 429
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+
 def test_throttling_is_shared_through_redis(tmp_path):
     """With REDIS_URL the counts live in Redis, so every worker sees the same limit."""
     import os
