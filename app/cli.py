@@ -114,13 +114,46 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.argument("email")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["read", "request", "money"]),
+              help="Repeat for several (default: every scope EMAIL may hold; money only for "
+                   "a treasurer with a second factor).")
+@click.option("--days", default=90, show_default=True, type=int, help="Days until it expires.")
 @with_appcontext
 @clean_errors
-def token_create(email: str) -> None:
+def token_create(email: str, scopes: tuple[str, ...], days: int) -> None:
     """Print a new API token for EMAIL (shown once; only its hash is kept)."""
     from app.workflow.people import create_token
 
-    click.echo(create_token(email))
+    click.echo(create_token(email, list(scopes) or None, days))
+
+
+@token_group.command("list")
+@click.argument("email", required=False)
+@with_appcontext
+@clean_errors
+def token_list(email: str | None) -> None:
+    """Every token (or EMAIL's): id, whose, scopes, expiry, state. Never the token."""
+    from app.workflow import tokens
+
+    for t in tokens.list_tokens(None):
+        if email and t["email"] != email.strip().lower():
+            continue
+        state = (f"revoked ({t['revoked_why']})" if t["revoked"]
+                 else "expired" if t["expired"] else "live")
+        expires = t["expires_at"].strftime("%Y-%m-%d") if t["expires_at"] else "-"
+        click.echo(f"{t['id']}\t{t['email']}\t{t['scopes']}\texpires {expires}\t{state}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+@clean_errors
+def token_revoke(token_id: int) -> None:
+    """Revoke the token TOKEN_ID (see `carebooks token list`)."""
+    from app.workflow import tokens
+
+    tokens.revoke(None, token_id)
+    click.echo(f"token {token_id} revoked")
 
 
 @main.command("seal")

@@ -127,6 +127,39 @@ class ApiToken(SQLModel, table=True):
     token_sha256: str = Field(unique=True, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow)
     revoked: bool = False
+    # what the token may do: read, request, money (comma-separated); and until when
+    scopes: str = Field(default="read", max_length=32)
+    expires_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    revoked_why: str | None = Field(default=None, max_length=32)
+
+
+class RoleGrant(SQLModel, table=True):
+    """Roles that give power (treasurer, admin), asked for by one admin and waiting for a
+    second admin's or treasurer's confirmation; `decided_*` is filled when it is settled."""
+
+    __tablename__ = "role_grant"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    roles: str = Field(max_length=60)
+    active: bool = True
+    requested_by: int = Field(foreign_key="person.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: dt.datetime | None = None
+    outcome: str | None = Field(default=None, max_length=16)  # confirmed | refused
+
+
+class Notice(SQLModel, table=True):
+    """Something a person is told on their next page view (a change of roles, a grant
+    waiting for them): `kind` and its `params` (JSON) make the translated sentence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=32)
+    params: str = Field(default="{}", max_length=1000)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    seen_at: dt.datetime | None = None
 
 
 class AidRequest(SQLModel, table=True):

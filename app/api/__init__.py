@@ -68,10 +68,25 @@ def _routing_error(exc):
     return error_response(code, message, exc.code)
 
 
+# The scope each call needs: a GET reads; a member's own requests need `request`;
+# everything else a POST does is a treasurer's work and needs `money`.
+REQUEST_SCOPE = frozenset({"api.create_request", "api.answer_request",
+                           "api.withdraw_request"})
+
+
+def needed_scope() -> str:
+    """The token scope this request needs (app.workflow.tokens)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return "read"
+    return "request" if request.endpoint in REQUEST_SCOPE else "money"
+
+
 def current_person(session=None):
     """The person the bearer token names (cached for the request), or Unauthenticated;
-    read in the caller's `session` when one is given (app.api.idempotency)."""
-    from app.workflow.people import person_for_token
+    Forbidden when the token lacks the scope this call needs. Read in the caller's
+    `session` when one is given (app.api.idempotency)."""
+    from app.db import session_scope
+    from app.workflow import tokens
 
     if "api_person" not in g:
         header = request.headers.get("Authorization", "")
@@ -79,8 +94,19 @@ def current_person(session=None):
         if scheme.lower() != "bearer" or not token.strip():
             raise wf.Unauthenticated("send Authorization: Bearer <token> "
                                      "(make one with `carebooks token create EMAIL`)")
-        g.api_person = person_for_token(token.strip(), session)
+        if session is None:
+            with session_scope() as own:
+                g.api_person = _checked(own, token.strip(), tokens)
+        else:
+            g.api_person = _checked(session, token.strip(), tokens)
     return g.api_person
+
+
+def _checked(session, token: str, tokens):
+    person, tok = tokens.find(token, session)
+    tokens.require_scope(session, person, tok, needed_scope())
+    session.expunge(person)
+    return person
 
 
 MAX_DEPTH = 20

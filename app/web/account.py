@@ -197,6 +197,29 @@ def password():
     return render_template("account/password.html", form=form), status
 
 
+@bp.get("/account/tokens")
+@signed_in
+def tokens_page():
+    """Your API tokens (an admin sees everyone's), each with a button to revoke it."""
+    from app.workflow import tokens
+
+    me = person()
+    rows = tokens.list_tokens(me, everyone=me.has("admin"))
+    return render_template("account/tokens.html", tokens=rows, form=EmptyForm())
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@signed_in
+def revoke_token(token_id: int):
+    """Revoke a token: it stops working at once."""
+    from app.workflow import tokens
+
+    if EmptyForm().validate_on_submit():
+        tokens.revoke(person(), token_id)
+        flash(_("The token is revoked."), "success")
+    return redirect(url_for("account.tokens_page"), 303)
+
+
 @bp.post("/sign-out")
 @signed_in
 def sign_out():

@@ -101,8 +101,7 @@ def view(session: Session, req: AidRequest, actor: Person, *, policy=None,
         "story": req.story,
         "approvals": [{"by": handles.get(a.treasurer_id), "amount": str(a.amount),
                        "at": iso(a.created_at)} for a in approvals],
-        "approvals_needed": rules.approvals_needed(policy, approvals[0].amount
-                                                   if approvals else req.amount),
+        "approvals_needed": rules.approvals_needed(policy, req.amount),
         "approved_amount": str(approved) if approved is not None else None,
         "paid_amount": str(req.paid_amount),
         "outstanding": str(outstanding),
@@ -222,7 +221,8 @@ def approve(actor: Person, code: str, body: dict, *, today: dt.date | None = Non
                                "for the same amount", field="amount")
         approval = Approval(request_id=req.id, treasurer_id=actor.id, amount=amount)
         session.add(approval)
-        needed = rules.approvals_needed(policy, amount)
+        # the threshold is the request's: approving part of it does not dodge a second
+        needed = rules.approvals_needed(policy, max(amount, req.amount))
         entry = None
         if len(earlier) + 1 >= needed:
             entry = E.approval(code, 1, today, req.category, amount, cur)
@@ -293,6 +293,9 @@ def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account:
     cur = books().currency
     req = _find(session, code, actor, lock=True)
     authorize(req, Action.pay, actor)
+    if req.member_id == actor.id:
+        raise PolicyRefused(_("self-payment: nobody records the payment of their own "
+                              "request"), code="self_payment")
     _not_before_approval(req, date, "payment")
     outstanding = req.approved_amount - req.paid_amount
     if amount > outstanding:
@@ -357,7 +360,8 @@ def approval_preview(actor: Person, code: str, *, today: dt.date | None = None) 
         policy = rules.current(session)
         earlier = list(session.exec(_APPROVALS, params={"rid": req.id}).all())
         amount = earlier[0].amount if earlier else req.amount
-        needed = rules.approvals_needed(policy, amount)
+        # the threshold is the request's: approving part of it does not dodge a second
+        needed = rules.approvals_needed(policy, max(amount, req.amount))
         now = utcnow()
         since = now - dt.timedelta(days=policy.member_window_days)
         used = rules.member_used(session, req.member_id, since, req.id)
