@@ -59,8 +59,9 @@ def create(person: Person, scopes: list[str] | tuple[str, ...] | None = None, *,
     token = "cbk_" + secrets.token_urlsafe(32)
     ordered = ",".join(s for s in SCOPES if s in chosen)
     with session_scope() as session:
+        now = utcnow()
         row = ApiToken(person_id=person.id, token_sha256=_digest(token), scopes=ordered,
-                       expires_at=utcnow() + dt.timedelta(days=days))
+                       created_at=now, expires_at=now + dt.timedelta(days=days))
         session.add(row)
         session.flush()
         audit.record(session, actor_id or person.id, "token.created", f"person:{person.id}",
