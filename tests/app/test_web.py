@@ -339,6 +339,12 @@ def test_admin_changes_roles_and_policy(fund):
     resp = a.post("/admin/people", f"/admin/people/{pid}",
                   data={f"p{pid}-roles": ["member", "treasurer"], f"p{pid}-active": "y"})
     assert resp.status_code == 303
+    # the treasurer role waits for a second admin or treasurer (issue 16, item 4)
+    assert Browser(fund).sign_in("member2").get("/treasurer/queue").status_code == 403
+    t = Browser(fund).sign_in("treasurer")
+    page = text(t.get("/admin/roles-waiting"))
+    grant = re.search(r'action="(/admin/roles-waiting/\d+/confirm)"', page).group(1)
+    assert t.post("/admin/roles-waiting", grant).status_code == 303
     assert Browser(fund).sign_in("member2").get("/treasurer/queue").status_code == 200
     resp = a.post("/admin/policy", data={"second_approval_at": "500.00", "request_cap": "800.00",
                                          "member_cap": "1500.00", "member_window_days": "90",
