@@ -107,6 +107,10 @@ class Person(SQLModel, table=True):
     totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger,
                                                                       nullable=True))
     recovery_codes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # the secret offered at the first sign-in, until a right code turns it on: kept here,
+    # encrypted, not in the (signed, readable) cookie; there is no session row yet
+    totp_pending: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("person.totp_pending"), nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow)
 
     def has(self, role: Role | str) -> bool:
@@ -333,6 +337,9 @@ class WebSession(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     authenticated_at: dt.datetime = Field(default_factory=utcnow)
     last_seen_at: dt.datetime = Field(default_factory=utcnow)
+    # what this browser is shown once (the recovery codes, as JSON), encrypted, until shown
+    shown_once: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("web_session.shown_once"), nullable=True))
 
 
 class PublishedReport(SQLModel, table=True):

@@ -122,8 +122,7 @@ def setup():
     who = _person(person_id)
     if who.totp_secret:
         return redirect(url_for("account.code"), 303)
-    secret = session.get("setup_secret") or sessions.new_totp_secret()
-    session["setup_secret"] = secret
+    secret = sessions.setup_secret(person_id)  # server-side, encrypted; not in the cookie
     form = CodeForm()
     form.code.label.text = _("The 6-digit code from your authenticator app")  # no recovery codes yet
     if form.validate_on_submit():
@@ -133,7 +132,7 @@ def setup():
             attach(form, WorkflowError(exc.message, field="code"))
         else:
             _finish(person_id)
-            session["recovery_codes"] = codes
+            sessions.keep_shown_once(current_user.token, codes)  # in the session's row
             return redirect(url_for("account.recovery_codes"), 303)
     status = 422 if form.errors or form.form_errors else 200
     uri = sessions.totp_uri(secret, who.email, books().title)
@@ -144,7 +143,7 @@ def setup():
 @signed_in
 def recovery_codes():
     """The recovery codes, shown once right after the second factor is set up."""
-    codes = session.pop("recovery_codes", None)
+    codes = sessions.take_shown_once(current_user.token)
     if not codes:
         return redirect(home_for(current_user), 303)
     return render_template("account/recovery_codes.html", codes=codes)

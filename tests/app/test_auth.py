@@ -88,6 +88,50 @@ def test_first_sign_in_sets_up_the_app_and_shows_recovery_codes_once(fund):
     assert not any(c in (stored.recovery_codes or "") for c in codes)  # only hashes kept
 
 
+def _cookie(b, fund) -> str:
+    """The Flask session cookie as anyone holding it reads it (signed, not encrypted)."""
+    import json
+
+    raw = b.client.get_cookie("session").value
+    data = fund.app.session_interface.get_signing_serializer(fund.app).loads(raw)
+    return json.dumps(data)
+
+
+def _raw(fund, table: str, column: str, where: str, value) -> str | None:
+    from sqlalchemy import text as sql
+
+    from app.db import engine
+    with fund.ctx(), engine().connect() as conn:
+        return conn.execute(sql(f"SELECT {column} FROM {table} WHERE {where} = :v"),  # noqa: S608
+                            {"v": value}).scalar()
+
+
+def test_the_setup_secret_and_recovery_codes_stay_off_the_cookie(fund):
+    """Issue 16 item 5 (failed on 0983efd: the setup secret and the ten recovery codes
+    travelled in the signed, readable cookie). They are kept server-side, encrypted."""
+    with fund.ctx():
+        from app.workflow.people import add_person
+        pid = add_person("newtreasurer@example.org", ["treasurer"], password=PASSWORD).id
+    b = Browser(fund)
+    b.post("/sign-in", data={"email": "newtreasurer@example.org", "password": PASSWORD})
+    page = text(b.get("/sign-in/setup"))
+    secret = re.search(r'<code class="link-text">([A-Z2-7]+)</code>', page).group(1)
+    assert secret not in _cookie(b, fund)
+    stored = _raw(fund, "person", "totp_pending", "id", pid)
+    assert stored and secret not in stored  # encrypted at rest
+    assert secret in text(b.get("/sign-in/setup"))  # the same secret on a second look
+    b.post("/sign-in/setup", data={"code": pyotp.TOTP(secret).now()})
+    assert _raw(fund, "person", "totp_pending", "id", pid) is None
+    held = _raw(fund, "web_session", "shown_once", "person_id", pid)
+    assert held and not re.search(r"[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}", held)
+    cookie = _cookie(b, fund)
+    codes = re.findall(r"<code>([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})</code>",
+                       text(b.get("/account/recovery-codes")))
+    assert len(codes) == 10 and not any(c in cookie for c in codes)
+    assert not any(c in _cookie(b, fund) for c in codes)
+    assert _raw(fund, "web_session", "shown_once", "person_id", pid) is None  # shown once
+
+
 def test_approving_asks_again_after_15_minutes(fund):
     code = submit_request(fund, amount="100.00")
     t = Browser(fund).sign_in("treasurer")

@@ -1,5 +1,6 @@
 """security, second round (issue 16): token scopes and expiry, role grants waiting for a
-second person, notices shown on the next page view
+second person, notices shown on the next page view, and the first sign-in's secrets kept
+server-side (encrypted) instead of in the cookie
 
 Revision ID: 0009
 Revises: 0006
@@ -26,6 +27,11 @@ TOKEN_DAYS = 90
 
 
 def upgrade() -> None:
+    # secrets shown at the first sign-in: server-side and encrypted, not in the cookie
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('totp_pending', sa.Text(), nullable=True))
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('shown_once', sa.Text(), nullable=True))
     with op.batch_alter_table('apitoken', schema=None) as batch_op:
         batch_op.add_column(sa.Column('scopes', sqlmodel.sql.sqltypes.AutoString(length=32),
                                       nullable=False, server_default='read,request'))
@@ -85,3 +91,7 @@ def downgrade() -> None:
         batch_op.drop_column('revoked_at')
         batch_op.drop_column('expires_at')
         batch_op.drop_column('scopes')
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.drop_column('shown_once')
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_column('totp_pending')
