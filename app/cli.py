@@ -269,15 +269,19 @@ def report_command(month: str, lang: str, paper: str, out: str | None,
 
 @main.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--without-key", is_flag=True,
+              help="Leave the data key out (keep it apart: docs/operations.md).")
 @with_appcontext
 @clean_errors
-def backup_command(file: str) -> None:
+def backup_command(file: str, without_key: bool) -> None:
     """Write a consistent snapshot (database, books, keys, reports) to FILE, while running."""
     from app.workflow.backup import backup
 
-    manifest = backup(Path(file))
+    manifest = backup(Path(file), with_key=not without_key)
     click.echo(f"wrote {file}: {len(manifest['files'])} files ({manifest['database']}); "
-               "it holds the data key: keep it as safe as the server")
+               + ("the data key is NOT in it: restoring needs the key you keep apart"
+                  if without_key else
+                  "it holds the data key: keep it as safe as the server"))
 
 
 @main.command("restore")
