@@ -241,23 +241,37 @@ def language():
     return redirect(_safe_next(form.next.data), 303)
 
 
-@bp.route("/invitation/<token>", methods=["GET", "POST"])
-def accept(token: str):
-    """Create your account from a one-time invitation link."""
+@bp.get("/invitation/<token>")
+def open_invitation(token: str):
+    """The link an admin gave: its token is traded for a secret held in this browser's
+    session, and the browser goes on to /invitation — the token never reaches a second
+    access-log line, and the one it reached works no more."""
     try:
-        invitation = people.invitation_for(token)
+        secret = people.open_invitation(token)
+    except NotFound as exc:
+        return render_template("account/invitation_gone.html", message=exc.message), 404
+    session["invitation"] = secret
+    return redirect(url_for("account.accept"), 303)
+
+
+@bp.route("/invitation", methods=["GET", "POST"])
+def accept():
+    """Create your account from the invitation opened in this browser."""
+    secret = session.get("invitation") or ""
+    try:
+        invitation = people.invitation_for(secret)
     except NotFound as exc:
         return render_template("account/invitation_gone.html", message=exc.message), 404
     form = AcceptInvitationForm()
     if form.validate_on_submit():
         try:
-            people.accept_invitation(token, form.password.data or "", form.handle.data or None)
+            people.accept_invitation(secret, form.password.data or "",
+                                     form.handle.data or None)
         except WorkflowError as exc:
             attach(form, exc)
         else:
+            session.pop("invitation", None)
             flash(_("Your account is ready. Please sign in."), "info")
             return redirect(url_for("account.sign_in"), 303)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("account/accept.html", form=form, email=invitation.email), status
-
-

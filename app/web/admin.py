@@ -27,7 +27,9 @@ def _people_page(status: int = 200, invite_form=None):
         forms[p["id"]] = f
     link = session.pop("invitation_link", None)
     return render_template("admin/people.html", people=everyone, forms=forms,
-                           invite_form=invite_form or InviteForm(), link=link), status
+                           invite_form=invite_form or InviteForm(), link=link,
+                           invitations=people.list_invitations(person()),
+                           empty=EmptyForm()), status
 
 
 @bp.get("/people")
@@ -110,9 +112,19 @@ def invite():
         except WorkflowError as exc:
             attach(form, exc)
         else:
-            session["invitation_link"] = url_for("account.accept", token=token, _external=True)
+            session["invitation_link"] = url_for("account.open_invitation", token=token, _external=True)
             return redirect(url_for("admin.people_page"), 303)
     return _people_page(422, invite_form=form)
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+@admin
+def revoke_invitation(invitation_id: int):
+    """End an open invitation: its link stops working."""
+    if EmptyForm().validate_on_submit():
+        people.revoke_invitation(person(), invitation_id)
+        flash(_("The invitation is revoked."), "success")
+    return redirect(url_for("admin.people_page"), 303)
 
 
 @bp.route("/policy", methods=["GET", "POST"])

@@ -168,6 +168,57 @@ def invitation_for(token: str):
     return inv
 
 
+def open_invitation(token: str) -> str:
+    """Trade the link's token for a new secret (kept in the visitor's session): the token
+    in the link — and in any access log that saw it — works no more. NotFound if it is not
+    an open invitation."""
+    from app.models import Invitation
+
+    inv = invitation_for(token)
+    fresh = secrets.token_urlsafe(32)
+    with session_scope() as session:
+        row = session.get(Invitation, inv.id)
+        if row.token_sha256 != inv.token_sha256:  # opened meanwhile by someone else
+            raise NotFound(_("this invitation link is not valid any more; ask for a new one"))
+        row.token_sha256 = hashlib.sha256(fresh.encode()).hexdigest()
+        audit.record(session, None, "invitation.opened", f"invitation:{inv.id}")
+    return fresh
+
+
+def list_invitations(actor: Person) -> list[dict]:
+    """The open invitations (admins only): whom, which roles, by whom, until when."""
+    from app.models import Invitation, utcnow
+
+    _require_admin(actor)
+    with session_scope() as session:
+        rows = session.exec(select(Invitation).where(Invitation.used_at == None)  # noqa: E711
+                            .order_by(Invitation.id)).all()
+        now = utcnow()
+        out = []
+        for inv in rows:
+            expires = inv.expires_at if inv.expires_at.tzinfo else \
+                inv.expires_at.replace(tzinfo=dt.UTC)
+            if expires <= now:
+                continue
+            by = session.get(Person, inv.created_by)
+            out.append({"id": inv.id, "email": inv.email, "roles": inv.roles.split(","),
+                        "by": by.handle if by else "?", "expires_at": expires})
+    return out
+
+
+def revoke_invitation(actor: Person, invitation_id: int) -> None:
+    """End an open invitation now (admins only); its link stops working."""
+    from app.models import Invitation, utcnow
+
+    _require_admin(actor)
+    with session_scope() as session:
+        inv = session.get(Invitation, invitation_id)
+        if inv is None or inv.used_at is not None:
+            raise NotFound(_("no such open invitation"))
+        inv.expires_at = utcnow()
+        audit.record(session, actor.id, "invitation.revoked", f"invitation:{inv.id}")
+
+
 def accept_invitation(token: str, password: str, handle: str | None) -> Person:
     """Create the invited person's account with the password they chose; the link dies."""
     from app.models import Invitation, utcnow

@@ -58,7 +58,8 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/account/tokens"): (303, 200, 200, 200, 200),
     ("POST", "/account/tokens/<int:token_id>/revoke"): (303, 404, 404, 404, 303),
     ("GET", "/invitation/<token>"): (404, 404, 404, 404, 404),
-    ("POST", "/invitation/<token>"): (404, 404, 404, 404, 404),
+    ("GET", "/invitation"): (404, 404, 404, 404, 404),          # no invitation opened here
+    ("POST", "/invitation"): (404, 404, 404, 404, 404),
     # --- a member's pages: only one's own requests ------------------------------------------
     ("GET", "/my/requests"): (303, 200, 200, 200, 200),
     ("GET", "/my/requests/new"): (303, 200, 200, 200, 200),
@@ -97,6 +98,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
         (303, 403, 403, 404, 404),
     ("POST", "/admin/people/<int:person_id>"): (303, 403, 403, 403, 303),
     ("POST", "/admin/invitations"): (303, 403, 403, 403, 422),
+    ("POST", "/admin/invitations/<int:invitation_id>/revoke"): (303, 403, 403, 403, 404),
     ("GET", "/admin/policy"): (303, 403, 403, 403, 200),
     ("POST", "/admin/policy"): (303, 403, 403, 403, 303),     # nothing changed
     # --- the API (bearer tokens; no cookies, no CSRF) ---------------------------------------
@@ -252,6 +254,7 @@ def path_for(fund, rule: str, code: str) -> str:
             .replace("<int:token_id>", str(fund.spare_token_id))
             .replace("<int:grant_id>/<any(confirm, refuse):decision>", "999999/confirm")
             .replace("<token>", "not-an-invitation")
+            .replace("<int:invitation_id>", "999999")
             .replace("<filename>", "1999-01-v1.pdf")
             .replace("<path:filename>", "carebooks.css")
             .replace("<month>", month))
