@@ -295,6 +295,9 @@ def restore_command(file: str) -> None:
     manifest = restore(Path(file))
     click.echo(f"restored {len(manifest['files'])} files taken {manifest['taken_at']}; "
                "run `carebooks check`")
+    if manifest.get("data_key") == "left out":
+        click.echo("the backup was taken --without-key: put the data key you kept apart in "
+                   "data.key (mode 0600) or CAREBOOKS_DATA_KEY before the app starts")
 
 
 @main.command("demo")

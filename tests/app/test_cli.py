@@ -245,6 +245,45 @@ def test_token_create_prints_a_token_that_opens_the_api(instance):
     assert err.startswith("error:") and "nobody@example.org" in err
 
 
+def test_token_scopes_and_days_from_the_command_line(instance):
+    """Issue 16 item 3: --scope and --days; money refused, in one line, to a member."""
+    init(instance)
+    run(instance, "user", "add", "max@example.org", "--role", "member", "--password-stdin",
+        input=PASSWORD + "\n")
+    err = one_error_line(run(instance, "token", "create", "max@example.org", "--scope",
+                             "money", ok=False))
+    assert "money is only for a treasurer" in err
+    err = one_error_line(run(instance, "token", "create", "max@example.org", "--days", "0",
+                             ok=False))
+    assert err.startswith("error: days:")
+    run(instance, "token", "create", "max@example.org", "--scope", "read", "--days", "7")
+    (line,) = run(instance, "token", "list").stdout.splitlines()
+    _id, email, scopes, expires, state = line.split("\t")
+    assert (email, scopes, state) == ("max@example.org", "read", "live")
+    assert expires == "expires " + (dt.date.today() + dt.timedelta(days=7)).isoformat() \
+        or expires == "expires " + (dt.date.today() + dt.timedelta(days=8)).isoformat()
+
+
+def test_backup_without_key_leaves_the_data_key_out(instance, tmp_path):
+    """Issue 16 item 9 (failed on 0983efd: no such option; every backup held the key)."""
+    import tarfile
+
+    init(instance)
+    app = create_app(instance=instance)
+    with app.app_context():
+        from app.crypto import keyring
+        keyring(create=True)  # the key a first story would make
+    app.extensions["carebooks.engine"].dispose()
+    assert (instance / "data.key").is_file()
+    out = run(instance, "backup", "--without-key", str(tmp_path / "b.tar.gz")).stdout
+    assert "NOT in it" in out
+    with tarfile.open(tmp_path / "b.tar.gz") as tar:
+        assert "data.key" not in tar.getnames() and "manifest.json" in tar.getnames()
+    target = tmp_path / "restored"
+    out = run(target, "restore", str(tmp_path / "b.tar.gz")).stdout
+    assert "--without-key" in out and "data.key" in out
+
+
 # --- seal, check, demo ------------------------------------------------------------------
 
 def _statement(instance: Path, month: str) -> dict[str, str]:
