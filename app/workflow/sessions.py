@@ -79,10 +79,16 @@ RECOVERY_CODES = 10
 def check_password(email: str, password: str) -> Person:
     """The person whose email and password these are, or Unauthenticated (audited).
 
-    For someone who needs a second factor this is only the first step."""
+    For someone who needs a second factor this is only the first step. An email no
+    database column can hold (a NUL, a lone surrogate) is an unknown email: PostgreSQL
+    would refuse the lookup itself."""
+    from app.workflow.inputs import has_surrogate
+
+    wanted = (email or "").strip().lower()
+    storable = "\x00" not in wanted and not has_surrogate(wanted)
     with session_scope() as session:
         person = session.exec(select(Person).where(
-            Person.email == (email or "").strip().lower())).first()
+            Person.email == wanted)).first() if storable else None
         try:
             _hasher.verify(person.password_hash if person and person.password_hash else _DUMMY,
                            password or "")

@@ -130,3 +130,18 @@ def test_forms_survive_bytes_that_are_no_text(fund, who, path, fields):
                         + [f.encode() + b"=" + spelling for f in fields])
         resp = client.post(real, data=raw, content_type="application/x-www-form-urlencoded")
         assert resp.status_code in (200, 303, 422), (spelling, resp.status_code)
+
+
+def test_signing_in_with_an_email_no_column_can_hold_is_a_plain_refusal(fund):
+    """Found by the form fuzzing on PostgreSQL once it sent more shapes: a NUL in the
+    email reached the lookup and PostgreSQL refused it (a 500)."""
+    from tests.app.test_access_matrix import csrf_token
+
+    client = fund.app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.79"
+    token = csrf_token(client.get("/sign-in").get_data(as_text=True))
+    for email in (b"a%00b%40example.org", b"%ED%A0%80%40example.org", b"member%00"):
+        resp = client.post("/sign-in", data=b"csrf_token=" + token.encode() + b"&email="
+                           + email + b"&password=whatever+it+is",
+                           content_type="application/x-www-form-urlencoded")
+        assert resp.status_code == 422, resp.status_code
