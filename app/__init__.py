@@ -13,6 +13,9 @@ from app.config import instance_path, load_settings
 def create_app(*, instance: str | os.PathLike | None = None,
                test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app for one fund's instance folder; `test_config` overrides settings."""
+    from app.workflow.modes import loose_modes, restrict_umask
+
+    restrict_umask()  # what this process creates is the operator's alone (docs/operations.md)
     folder = instance_path(instance)
     app = Flask(__name__, instance_path=str(folder), instance_relative_config=True)
     app.config.update(load_settings(folder))
@@ -29,4 +32,6 @@ def create_app(*, instance: str | os.PathLike | None = None,
     web.init_app(app)
     security.init_app(app)
     kept.init_app(app)
+    for warning in loose_modes(folder):
+        app.logger.warning("instance: %s", warning)
     return app

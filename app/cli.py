@@ -57,9 +57,12 @@ def init_command(name: str, currency: str) -> None:
     """Create a new fund: the database schema and the books."""
     from app.migrate import upgrade
 
+    settings = FundSettings(name, currency)  # checked before anything is created
+    if (_books_dir() / MAIN).exists():
+        _fail(f"books already exist in {_books_dir()}")
     upgrade(current_app.config["DATABASE_URL"])
-    init_books(_books_dir(), FundSettings(name, currency), dt.date.today().replace(day=1))
-    click.echo(f"created the fund {name} in {current_app.instance_path}")
+    init_books(_books_dir(), settings, dt.date.today().replace(day=1))
+    click.echo(f"created the fund {settings.name} in {current_app.instance_path}")
 
 
 @main.group("db")
@@ -112,13 +115,46 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.argument("email")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["read", "request", "money"]),
+              help="Repeat for several (default: every scope EMAIL may hold; money only for "
+                   "a treasurer with a second factor).")
+@click.option("--days", default=90, show_default=True, type=int, help="Days until it expires.")
 @with_appcontext
 @clean_errors
-def token_create(email: str) -> None:
+def token_create(email: str, scopes: tuple[str, ...], days: int) -> None:
     """Print a new API token for EMAIL (shown once; only its hash is kept)."""
     from app.workflow.people import create_token
 
-    click.echo(create_token(email))
+    click.echo(create_token(email, list(scopes) or None, days))
+
+
+@token_group.command("list")
+@click.argument("email", required=False)
+@with_appcontext
+@clean_errors
+def token_list(email: str | None) -> None:
+    """Every token (or EMAIL's): id, whose, scopes, expiry, state. Never the token."""
+    from app.workflow import tokens
+
+    for t in tokens.list_tokens(None):
+        if email and t["email"] != email.strip().lower():
+            continue
+        state = (f"revoked ({t['revoked_why']})" if t["revoked"]
+                 else "expired" if t["expired"] else "live")
+        expires = t["expires_at"].strftime("%Y-%m-%d") if t["expires_at"] else "-"
+        click.echo(f"{t['id']}\t{t['email']}\t{t['scopes']}\texpires {expires}\t{state}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+@clean_errors
+def token_revoke(token_id: int) -> None:
+    """Revoke the token TOKEN_ID (see `carebooks token list`)."""
+    from app.workflow import tokens
+
+    tokens.revoke(None, token_id)
+    click.echo(f"token {token_id} revoked")
 
 
 @main.command("seal")
@@ -266,15 +302,19 @@ def report_command(month: str, lang: str, paper: str, out: str | None,
 
 @main.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--without-key", is_flag=True,
+              help="Leave the data key out (keep it apart: docs/operations.md).")
 @with_appcontext
 @clean_errors
-def backup_command(file: str) -> None:
+def backup_command(file: str, without_key: bool) -> None:
     """Write a consistent snapshot (database, books, keys, reports) to FILE, while running."""
     from app.workflow.backup import backup
 
-    manifest = backup(Path(file))
+    manifest = backup(Path(file), with_key=not without_key)
     click.echo(f"wrote {file}: {len(manifest['files'])} files ({manifest['database']}); "
-               "it holds the data key: keep it as safe as the server")
+               + ("the data key is NOT in it: restoring needs the key you keep apart"
+                  if without_key else
+                  "it holds the data key: keep it as safe as the server"))
 
 
 @main.command("restore")
@@ -288,6 +328,9 @@ def restore_command(file: str) -> None:
     manifest = restore(Path(file))
     click.echo(f"restored {len(manifest['files'])} files taken {manifest['taken_at']}; "
                "run `carebooks check`")
+    if manifest.get("data_key") == "left out":
+        click.echo("the backup was taken --without-key: put the data key you kept apart in "
+                   "data.key (mode 0600) or CAREBOOKS_DATA_KEY before the app starts")
 
 
 @main.command("demo")

@@ -108,6 +108,10 @@ class Person(SQLModel, table=True):
     totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger,
                                                                       nullable=True))
     recovery_codes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # the secret offered at the first sign-in, until a right code turns it on: kept here,
+    # encrypted, not in the (signed, readable) cookie; there is no session row yet
+    totp_pending: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("person.totp_pending"), nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow)
 
     def has(self, role: Role | str) -> bool:
@@ -128,6 +132,39 @@ class ApiToken(SQLModel, table=True):
     token_sha256: str = Field(unique=True, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow)
     revoked: bool = False
+    # what the token may do: read, request, money (comma-separated); and until when
+    scopes: str = Field(default="read", max_length=32)
+    expires_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    revoked_why: str | None = Field(default=None, max_length=32)
+
+
+class RoleGrant(SQLModel, table=True):
+    """Roles that give power (treasurer, admin), asked for by one admin and waiting for a
+    second admin's or treasurer's confirmation; `decided_*` is filled when it is settled."""
+
+    __tablename__ = "role_grant"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    roles: str = Field(max_length=60)
+    active: bool = True
+    requested_by: int = Field(foreign_key="person.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: dt.datetime | None = None
+    outcome: str | None = Field(default=None, max_length=16)  # confirmed | refused
+
+
+class Notice(SQLModel, table=True):
+    """Something a person is told on their next page view (a change of roles, a grant
+    waiting for them): `kind` and its `params` (JSON) make the translated sentence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=32)
+    params: str = Field(default="{}", max_length=1000)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    seen_at: dt.datetime | None = None
 
 
 class AidRequest(SQLModel, table=True):
@@ -317,6 +354,9 @@ class WebSession(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     authenticated_at: dt.datetime = Field(default_factory=utcnow)
     last_seen_at: dt.datetime = Field(default_factory=utcnow)
+    # what this browser is shown once (the recovery codes, as JSON), encrypted, until shown
+    shown_once: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("web_session.shown_once"), nullable=True))
 
 
 class PublishedReport(SQLModel, table=True):

@@ -7,10 +7,11 @@ A category is the lowercase leaf of its account (`rent` <-> `Expenses:Aid:Rent`,
 
 from __future__ import annotations
 
-import re
+import functools
 from dataclasses import dataclass, field
 
-from ledger.errors import InvalidReference
+from ledger.errors import InvalidText
+from ledger.text import CashAccount, Category, Currency, FundName
 
 CASH_ROOT = "Assets:Fund"
 AID_ROOT = "Expenses:Aid"
@@ -29,11 +30,6 @@ DEFAULT_DONATION_CATEGORIES = ("individual", "grant", "event")
 # Words the books use for each payout method (narration of a payment).
 PAYOUT_METHODS = {"bank": "bank transfer", "cash": "cash", "paypal": "PayPal",
                   "venmo": "Venmo", "check": "check"}
-
-_CATEGORY = re.compile(r"[a-z][a-z0-9-]{0,30}")
-_CASH_ACCOUNT = re.compile(r"Assets:Fund:[A-Z][A-Za-z0-9-]{0,30}")
-_CURRENCY = re.compile(r"[A-Z]{3}")
-
 
 def leaf_account(root: str, category: str) -> str:
     """`('Expenses:Aid', 'rent')` -> `'Expenses:Aid:Rent'`."""
@@ -72,21 +68,17 @@ class FundSettings:
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        if not _CURRENCY.fullmatch(self.currency):
-            raise InvalidReference("currency", f"currency: {self.currency!r} is not a "
-                                   "three-letter ISO 4217 code such as USD")
-        name = self.name.strip()
-        if not name or len(name) > 80 or any(ord(c) < 32 or c in '"\\' for c in name):
-            raise InvalidReference("name", "name: 1 to 80 characters, no quotes, "
-                                   "backslashes or control characters")
-        for account in self.cash_accounts:
-            if not _CASH_ACCOUNT.fullmatch(account):
-                raise InvalidReference("cash_accounts", f"cash account {account!r} must look "
-                                       "like Assets:Fund:Bank")
-        for cat in (*self.aid_categories, *self.donation_categories):
-            if not _CATEGORY.fullmatch(cat):
-                raise InvalidReference("categories", f"category {cat!r}: lowercase letters, "
-                                       "digits and dashes, starting with a letter")
+        # The checked, normalised values replace what was given: they are what is written.
+        put = functools.partial(object.__setattr__, self)
+        put("currency", Currency(self.currency))
+        put("name", FundName(self.name))
+        if isinstance(self.cash_accounts, str) or isinstance(self.aid_categories, str) \
+                or isinstance(self.donation_categories, str):
+            raise InvalidText("categories", "categories and cash accounts: a list of names")
+        put("cash_accounts", tuple(CashAccount(a, "cash_accounts") for a in self.cash_accounts))
+        put("aid_categories", tuple(Category(c, "categories") for c in self.aid_categories))
+        put("donation_categories",
+            tuple(Category(c, "categories") for c in self.donation_categories))
         if "other" not in self.aid_categories:
             object.__setattr__(self, "aid_categories", (*self.aid_categories, "other"))
 

@@ -21,6 +21,7 @@ from ledger import accounts as acc
 from ledger.errors import InvalidReference, InvalidText
 from ledger.merkle import SALT_KEY, new_salt
 from ledger.money import to_amount
+from ledger.text import CashAccount, Category, has_visible_letter, invisible
 
 ID_KEY = "carebooks-id"
 DONOR_KEY = "donor"
@@ -52,16 +53,11 @@ def _check_code(code: str, pattern: re.Pattern, field: str) -> str:
 
 
 def _check_category(category: str, field: str = "category") -> str:
-    if not isinstance(category, str) or not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", category):
-        raise InvalidReference(field, f"{field}: {category!r} is not a category name")
-    return category
+    return str(Category(category, field))
 
 
 def _check_cash(account: str) -> str:
-    if not isinstance(account, str) or not re.fullmatch(r"Assets:Fund:[A-Z][A-Za-z0-9-]*", account):
-        raise InvalidReference("account", f"account: {account!r} is not a cash account "
-                               "like Assets:Fund:Bank")
-    return account
+    return str(CashAccount(account, "account"))
 
 
 def _check_date(date: dt.date) -> dt.date:
@@ -190,7 +186,11 @@ _NAME_PUNCT = set(".,'-&")
 
 
 def safe_display_name(name: str) -> str:
-    """Return `name` (NFC, trimmed) if it is safe for the books, else raise InvalidText."""
+    """Return `name` (NFC, trimmed) if it is safe for the books, else raise InvalidText.
+
+    A name must hold a letter that draws something once NFKC-normalised: fillers and
+    joiners (U+3164, U+115F, U+034F) are letters or marks to Unicode, blanks to a reader.
+    """
     if not isinstance(name, str):
         raise InvalidText("donor_name", "donor_name: must be text")
     clean = unicodedata.normalize("NFC", name).strip()
@@ -203,11 +203,13 @@ def safe_display_name(name: str) -> str:
         cat = unicodedata.category(ch)
         if ch == " " or ch in _NAME_PUNCT:
             continue
-        if cat[0] not in ("L", "M", "N") or cat == "Zs":
+        if cat[0] not in ("L", "M", "N") or cat == "Zs" or invisible(ch):
             raise InvalidText("donor_name", f"donor_name: character U+{ord(ch):04X} is not "
                               "allowed; use letters, digits, spaces and . , ' - &")
     if "  " in clean:
         raise InvalidText("donor_name", "donor_name: no double spaces")
+    if not has_visible_letter(clean):
+        raise InvalidText("donor_name", "donor_name: must contain a visible letter")
     return clean
 
 

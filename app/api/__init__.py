@@ -7,10 +7,12 @@ here, from the kind of workflow error, and nowhere else.
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, g, jsonify, request
 
 from app.workflow import errors as wf
+from app.workflow.inputs import has_surrogate
 from ledger import BooksInvalid, LedgerError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -66,10 +68,25 @@ def _routing_error(exc):
     return error_response(code, message, exc.code)
 
 
+# The scope each call needs: a GET reads; a member's own requests need `request`;
+# everything else a POST does is a treasurer's work and needs `money`.
+REQUEST_SCOPE = frozenset({"api.create_request", "api.answer_request",
+                           "api.withdraw_request"})
+
+
+def needed_scope() -> str:
+    """The token scope this request needs (app.workflow.tokens)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return "read"
+    return "request" if request.endpoint in REQUEST_SCOPE else "money"
+
+
 def current_person(session=None):
     """The person the bearer token names (cached for the request), or Unauthenticated;
-    read in the caller's `session` when one is given (app.api.idempotency)."""
-    from app.workflow.people import person_for_token
+    Forbidden when the token lacks the scope this call needs. Read in the caller's
+    `session` when one is given (app.api.idempotency)."""
+    from app.db import session_scope
+    from app.workflow import tokens
 
     if "api_person" not in g:
         header = request.headers.get("Authorization", "")
@@ -77,8 +94,60 @@ def current_person(session=None):
         if scheme.lower() != "bearer" or not token.strip():
             raise wf.Unauthenticated("send Authorization: Bearer <token> "
                                      "(make one with `carebooks token create EMAIL`)")
-        g.api_person = person_for_token(token.strip(), session)
+        if session is None:
+            with session_scope() as own:
+                g.api_person = _checked(own, token.strip(), tokens)
+        else:
+            g.api_person = _checked(session, token.strip(), tokens)
     return g.api_person
+
+
+def _checked(session, token: str, tokens):
+    person, tok = tokens.find(token, session)
+    tokens.require_scope(session, person, tok, needed_scope())
+    session.expunge(person)
+    return person
+
+
+MAX_DEPTH = 20
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def too_deep_field(raw: bytes) -> str | None:
+    """The top-level field whose value nests deepest (None: the body itself), found by
+    counting brackets outside strings; only asked when the parser gave up."""
+    depth, last_key, deepest = 0, None, (0, None)
+    for match in _TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > deepest[0]:
+                deepest = (depth, last_key if depth > 1 else None)
+        elif token in (b"]", b"}"):
+            depth -= 1
+        elif depth == 1:
+            last_key = token[1:-1].decode("utf-8", "replace")
+    return deepest[1] if deepest[1] and deepest[1].isprintable() else None
+
+
+def check_value(field: str, value) -> None:
+    """Refuse, naming the top-level `field`, a value that no text column can hold (a lone
+    surrogate, which JSON can spell as \\ud800) or that nests past MAX_DEPTH."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise wf.InvalidInput(f"{field}: nested too deeply (at most {MAX_DEPTH} levels)",
+                                  field=field)
+        if isinstance(item, str):
+            if has_surrogate(item):
+                raise wf.InvalidInput(f"{field}: holds a lone surrogate (\\ud800-\\udfff), "
+                                      "which is not a character", field=field)
+        elif isinstance(item, dict):
+            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
 
 
 def body(*allowed: str) -> dict:
@@ -88,6 +157,10 @@ def body(*allowed: str) -> dict:
         return {}
     try:
         data = json.loads(raw)
+    except RecursionError:
+        field = too_deep_field(raw)
+        raise MalformedJSON(f"{field or 'body'}: nested too deeply (at most {MAX_DEPTH} "
+                            "levels)", field=field) from None
     except ValueError:
         raise MalformedJSON("the request body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -96,6 +169,8 @@ def body(*allowed: str) -> dict:
     if unknown:
         raise wf.InvalidInput(f"{unknown[0]}: not a field here; the fields are "
                               f"{', '.join(allowed) or 'none'}", field=unknown[0])
+    for key, value in data.items():
+        check_value(key, value)
     return data
 
 

@@ -186,6 +186,19 @@ def init_app(app: Flask) -> None:
                 app.logger.exception("could not audit a refused access")
         return response
 
+    @app.before_request
+    def _notices():
+        """Changes of who holds power, told to every other admin and treasurer on their
+        next page view (app.workflow.roles)."""
+        if request.method != "GET" or request.path.startswith(("/api/", "/static/")) \
+                or not current_user.is_authenticated \
+                or not (current_user.has(Role.admin) or current_user.has(Role.treasurer)):
+            return
+        from app.workflow.roles import notice_text, take_notices
+
+        for kind, params in take_notices(current_user.person.id):
+            flash(notice_text(kind, params), "info")
+
     @app.context_processor
     def _user():
         from app.fund import books

@@ -18,7 +18,8 @@ from app.models import Person
 from app.web import WebUser, attach, person, signed_in
 from app.web.forms import (AcceptInvitationForm, CodeForm, ConfirmForm, EmptyForm,
                            LanguageForm, PasswordChangeForm, SignInForm)
-from app.web.limits import PER_ACCOUNT, PER_ADDRESS, PER_CODE, account_key, failed, limiter
+from app.web.limits import (PER_CODE, address_limit, account_limit, code_limit, limiter,
+                            signed_in_account_key, signed_in_code_key)
 from app.workflow import people, sessions
 from app.workflow.errors import NotFound, Unauthenticated, WorkflowError
 
@@ -68,8 +69,8 @@ def _pending() -> int | None:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(PER_ADDRESS, methods=["POST"])
-@limiter.limit(PER_ACCOUNT, methods=["POST"], key_func=account_key, deduct_when=failed)
+@address_limit()
+@account_limit()
 def sign_in():
     """Step one: email and password."""
     form = SignInForm()
@@ -93,7 +94,7 @@ def sign_in():
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
-@limiter.limit(PER_CODE, methods=["POST"], key_func=lambda: f"code:{_pending()}")
+@code_limit(lambda: f"code:{_pending()}")
 def code():
     """Step two: the six-digit code from the authenticator app (or a recovery code)."""
     person_id = _pending()
@@ -112,7 +113,7 @@ def code():
 
 
 @bp.route("/sign-in/setup", methods=["GET", "POST"])
-@limiter.limit(PER_CODE, methods=["POST"], key_func=lambda: f"setup:{_pending()}")
+@limiter.limit(PER_CODE, methods=["POST"], key_func=lambda: f"setup:{_pending()}")  # own
 def setup():
     """First sign-in of a treasurer or admin: connect an authenticator app."""
     person_id = _pending()
@@ -121,8 +122,7 @@ def setup():
     who = _person(person_id)
     if who.totp_secret:
         return redirect(url_for("account.code"), 303)
-    secret = session.get("setup_secret") or sessions.new_totp_secret()
-    session["setup_secret"] = secret
+    secret = sessions.setup_secret(person_id)  # server-side, encrypted; not in the cookie
     form = CodeForm()
     form.code.label.text = _("The 6-digit code from your authenticator app")  # no recovery codes yet
     if form.validate_on_submit():
@@ -132,7 +132,7 @@ def setup():
             attach(form, WorkflowError(exc.message, field="code"))
         else:
             _finish(person_id)
-            session["recovery_codes"] = codes
+            sessions.keep_shown_once(current_user.token, codes)  # in the session's row
             return redirect(url_for("account.recovery_codes"), 303)
     status = 422 if form.errors or form.form_errors else 200
     uri = sessions.totp_uri(secret, who.email, books().title)
@@ -143,7 +143,7 @@ def setup():
 @signed_in
 def recovery_codes():
     """The recovery codes, shown once right after the second factor is set up."""
-    codes = session.pop("recovery_codes", None)
+    codes = sessions.take_shown_once(current_user.token)
     if not codes:
         return redirect(home_for(current_user), 303)
     return render_template("account/recovery_codes.html", codes=codes)
@@ -151,6 +151,9 @@ def recovery_codes():
 
 @bp.route("/account/confirm", methods=["GET", "POST"])
 @signed_in
+@address_limit()
+@account_limit(signed_in_account_key)
+@code_limit(signed_in_code_key)
 def confirm():
     """Prove it is still you before approving, paying, sealing or changing the policy."""
     form = ConfirmForm()
@@ -171,6 +174,8 @@ def confirm():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @signed_in
+@address_limit()
+@account_limit(signed_in_account_key)
 def password():
     """Change your password; every session of yours ends, this one too."""
     form = PasswordChangeForm()
@@ -189,6 +194,29 @@ def password():
             return redirect(url_for("account.sign_in"), 303)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("account/password.html", form=form), status
+
+
+@bp.get("/account/tokens")
+@signed_in
+def tokens_page():
+    """Your API tokens (an admin sees everyone's), each with a button to revoke it."""
+    from app.workflow import tokens
+
+    me = person()
+    rows = tokens.list_tokens(me, everyone=me.has("admin"))
+    return render_template("account/tokens.html", tokens=rows, form=EmptyForm())
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@signed_in
+def revoke_token(token_id: int):
+    """Revoke a token: it stops working at once."""
+    from app.workflow import tokens
+
+    if EmptyForm().validate_on_submit():
+        tokens.revoke(person(), token_id)
+        flash(_("The token is revoked."), "success")
+    return redirect(url_for("account.tokens_page"), 303)
 
 
 @bp.post("/sign-out")
@@ -213,23 +241,37 @@ def language():
     return redirect(_safe_next(form.next.data), 303)
 
 
-@bp.route("/invitation/<token>", methods=["GET", "POST"])
-def accept(token: str):
-    """Create your account from a one-time invitation link."""
+@bp.get("/invitation/<token>")
+def open_invitation(token: str):
+    """The link an admin gave: its token is traded for a secret held in this browser's
+    session, and the browser goes on to /invitation — the token never reaches a second
+    access-log line, and the one it reached works no more."""
     try:
-        invitation = people.invitation_for(token)
+        secret = people.open_invitation(token)
+    except NotFound as exc:
+        return render_template("account/invitation_gone.html", message=exc.message), 404
+    session["invitation"] = secret
+    return redirect(url_for("account.accept"), 303)
+
+
+@bp.route("/invitation", methods=["GET", "POST"])
+def accept():
+    """Create your account from the invitation opened in this browser."""
+    secret = session.get("invitation") or ""
+    try:
+        invitation = people.invitation_for(secret)
     except NotFound as exc:
         return render_template("account/invitation_gone.html", message=exc.message), 404
     form = AcceptInvitationForm()
     if form.validate_on_submit():
         try:
-            people.accept_invitation(token, form.password.data or "", form.handle.data or None)
+            people.accept_invitation(secret, form.password.data or "",
+                                     form.handle.data or None)
         except WorkflowError as exc:
             attach(form, exc)
         else:
+            session.pop("invitation", None)
             flash(_("Your account is ready. Please sign in."), "info")
             return redirect(url_for("account.sign_in"), 303)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("account/accept.html", form=form, email=invitation.email), status
-
-

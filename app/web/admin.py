@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+import functools
+
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from app.fund import aid_categories
-from app.web import attach, person, recent, role
-from app.web.forms import InviteForm, PolicyForm, RolesForm
-from app.workflow import people, policy
+from app.web import attach, person, recent, role, signed_in
+from app.web.forms import EmptyForm, InviteForm, PolicyForm, RolesForm
+from app.workflow import people, policy, roles
 from app.workflow.errors import WorkflowError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -24,7 +27,9 @@ def _people_page(status: int = 200, invite_form=None):
         forms[p["id"]] = f
     link = session.pop("invitation_link", None)
     return render_template("admin/people.html", people=everyone, forms=forms,
-                           invite_form=invite_form or InviteForm(), link=link), status
+                           invite_form=invite_form or InviteForm(), link=link,
+                           invitations=people.list_invitations(person()),
+                           empty=EmptyForm()), status
 
 
 @bp.get("/people")
@@ -34,23 +39,70 @@ def people_page():
     return _people_page()
 
 
+@bp.get("")
+@admin
+def home():
+    """/admin: the people page (where a re-confirmation comes back to)."""
+    return redirect(url_for("admin.people_page"), 303)
+
+
 @bp.post("/people/<int:person_id>")
 @admin
+@recent
 def set_roles(person_id: int):
+    """Change someone's roles; giving power may wait for a second person."""
     form = RolesForm(prefix=f"p{person_id}")
     if form.validate_on_submit():
         try:
-            people.set_roles(person(), person_id, form.roles.data or [],
-                             bool(form.active.data))
+            outcome = people.set_roles(person(), person_id, form.roles.data or [],
+                                       bool(form.active.data))
         except WorkflowError as exc:
             flash(exc.message, "error")
         else:
-            flash(_("Roles saved."), "success")
+            if outcome == "pending":
+                flash(_("Saved. The treasurer or admin role waits for a second admin or "
+                        "treasurer to confirm it (Roles waiting)."), "info")
+            else:
+                flash(_("Roles saved."), "success")
     return redirect(url_for("admin.people_page"), 303)
+
+
+def power(view):
+    """Admins and treasurers (the people who may confirm a grant of power)."""
+
+    @functools.wraps(view)
+    @signed_in
+    def wrapper(*args, **kwargs):
+        if not (current_user.has("admin") or current_user.has("treasurer")):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.get("/roles-waiting")
+@power
+def grants_page():
+    """Grants of the treasurer or admin role waiting for a second person."""
+    return render_template("admin/grants.html", grants=roles.pending(person()),
+                           form=EmptyForm())
+
+
+@bp.post("/roles-waiting/<int:grant_id>/<any(confirm, refuse):decision>")
+@power
+@recent
+def decide_grant(grant_id: int, decision: str):
+    """Confirm or refuse a grant someone else asked for."""
+    if EmptyForm().validate_on_submit():
+        outcome = roles.decide(person(), grant_id, decision == "confirm")
+        flash(_("Confirmed: the role is given.") if outcome == "confirmed"
+              else _("Refused: the role is not given."), "success")
+    return redirect(url_for("admin.grants_page"), 303)
 
 
 @bp.post("/invitations")
 @admin
+@recent
 def invite():
     """Make a one-time link; it is shown once, to give to the person yourself."""
     form = InviteForm()
@@ -60,9 +112,19 @@ def invite():
         except WorkflowError as exc:
             attach(form, exc)
         else:
-            session["invitation_link"] = url_for("account.accept", token=token, _external=True)
+            session["invitation_link"] = url_for("account.open_invitation", token=token, _external=True)
             return redirect(url_for("admin.people_page"), 303)
     return _people_page(422, invite_form=form)
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+@admin
+def revoke_invitation(invitation_id: int):
+    """End an open invitation: its link stops working."""
+    if EmptyForm().validate_on_submit():
+        people.revoke_invitation(person(), invitation_id)
+        flash(_("The invitation is revoked."), "success")
+    return redirect(url_for("admin.people_page"), 303)
 
 
 @bp.route("/policy", methods=["GET", "POST"])

@@ -3,7 +3,9 @@ taken while the app runs; and restoring a fund from it into an empty instance fo
 
 The snapshot is taken under the money lock (no money moves while it is copied, so the
 database and the books agree in it); SQLite is copied with its online backup API,
-PostgreSQL with pg_dump. The file holds the data key: keep it as safe as the server.
+PostgreSQL with pg_dump. The file holds the data key, unless it is taken with
+`with_key=False` (`carebooks backup --without-key`): then the key must be kept elsewhere,
+and a copy of the backup alone reads no story, note or second-factor secret.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from app.workflow.errors import Conflict, InvalidInput
 from app.workflow.outbox import money_lock, settle
 
 FORMAT = 1
-KEY_FILES = ("data.key", "secret_key")
+DATA_KEY = "data.key"
+KEY_FILES = (DATA_KEY, "secret_key")
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -37,8 +40,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def backup(dest: Path) -> dict:
-    """Write a consistent snapshot of this fund to `dest` (a .tar.gz, mode 0600)."""
+def backup(dest: Path, *, with_key: bool = True) -> dict:
+    """Write a consistent snapshot of this fund to `dest` (a .tar.gz, mode 0600); with
+    `with_key=False` the data key stays out of it (keep the key apart: docs/operations.md)."""
     instance = Path(current_app.instance_path)
     url = current_app.config["DATABASE_URL"]
     books_dir = books().dir
@@ -46,11 +50,11 @@ def backup(dest: Path) -> dict:
         tmp = Path(tmp_name)
         with money_lock():  # nothing moves money while the copies are taken
             settle()
-            _copy_everything(tmp, instance, url, books_dir)
+            _copy_everything(tmp, instance, url, books_dir, with_key)
         files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*"))
                  if p.is_file()}
         manifest = {"format": FORMAT, "database": _kind(url), "taken_at": utcnow().isoformat(),
-                    "files": files}
+                    "files": files, "data_key": "included" if with_key else "left out"}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
         part = dest.with_name(f".{dest.name}.part")
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -68,7 +72,8 @@ def _kind(url: str) -> str:
     return "sqlite" if _sqlite_path(url) is not None else "postgresql"
 
 
-def _copy_everything(tmp: Path, instance: Path, url: str, books_dir: Path) -> None:
+def _copy_everything(tmp: Path, instance: Path, url: str, books_dir: Path,
+                     with_key: bool = True) -> None:
     """The database, the books, the keys and the published reports, into `tmp`."""
     db_file = _sqlite_path(url)
     if db_file is not None:
@@ -89,7 +94,7 @@ def _copy_everything(tmp: Path, instance: Path, url: str, books_dir: Path) -> No
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     for name in KEY_FILES:
-        if (instance / name).exists():
+        if (instance / name).exists() and (with_key or name != DATA_KEY):
             shutil.copy2(instance / name, tmp / name)
     if (instance / "reports").is_dir():
         shutil.copytree(instance / "reports", tmp / "reports")

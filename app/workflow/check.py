@@ -36,6 +36,7 @@ class CheckReport:
 
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # hygiene, not a disagreement
 
     @property
     def ok(self) -> bool:
@@ -48,6 +49,7 @@ class CheckReport:
 
     def __str__(self) -> str:
         out = list(self.lines)
+        out += [f"WARNING: {w}" for w in self.warnings]
         out += [f"PROBLEM: {p}" for p in self.problems]
         out.append("check: OK" if self.ok else f"check: {len(self.problems)} problem(s)")
         return "\n".join(out)
@@ -90,7 +92,28 @@ def run_check(*, repair: bool = False) -> CheckReport:
                                 "outbox by `carebooks check --repair` (docs/operations.md)")
     if freed := claims.clear_abandoned():
         report.lines.append(f"idempotency: {freed} key(s) held by requests that died, freed")
+    _hygiene(report)
     return report
+
+
+def _hygiene(report: CheckReport) -> None:
+    """Warnings that are not disagreements: API tokens past their expiry that nobody
+    revoked, and private files of the instance that other local users can read."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from app.models import Person
+    from app.workflow.modes import loose_modes
+    from app.workflow.tokens import expired_live
+
+    with session_scope() as session:
+        for tok in expired_live(session):
+            who = session.get(Person, tok.person_id)
+            when = tok.expires_at.strftime("%Y-%m-%d") if tok.expires_at else "never set"
+            report.warnings.append(f"API token {tok.id} of {who.email} expired ({when}) and "
+                                   f"is not revoked: `carebooks token revoke {tok.id}`")
+    report.warnings.extend(loose_modes(Path(current_app.instance_path)))
 
 
 def _reopen(report: CheckReport, repair: bool) -> str | None:

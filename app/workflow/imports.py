@@ -4,18 +4,20 @@ writes every donation (and every payment the treasurer matched) in one money ste
 of it, or nothing.
 
 Nothing about the people in the file is kept: a donor's name only with the file's consent
-column, through `safe_display_name`; the dedup record holds the source's transaction id
-or a hash of date, amount and reference.
+column, through `safe_display_name`; the dedup record holds a keyed hash (`stored_key`) of
+the source's transaction id, or of date, amount and reference — never the id itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -32,7 +34,9 @@ from app.workflow.outbox import books_turn, enqueue, money_step
 from app.workflow.requests import next_code, pay_in
 from ledger import EntryRefused
 from ledger import entries as E
+from ledger.errors import InvalidText
 from ledger.state import BooksState
+from ledger.text import MappingName
 from ledger.validate import check_entry, round_trip
 
 MAPPING_NAME_MAX = 40
@@ -84,8 +88,10 @@ class Plan:
 def save_mapping(actor: Person, name: str, spec: dict) -> dict:
     """Create or replace the bank column mapping called `name`."""
     name = inputs.text(name, "name", max_len=MAPPING_NAME_MAX)
-    if not name.replace("-", "").replace("_", "").isalnum() or not name.isascii():
-        raise InvalidInput(_("name: letters, digits, - and _ only"), field="name")
+    try:
+        name = str(MappingName(name))
+    except InvalidText:
+        raise InvalidInput(_("name: letters, digits, - and _ only"), field="name") from None
     try:
         mapping = Mapping.from_dict(spec)
     except (MappingInvalid, TypeError) as exc:
@@ -201,9 +207,33 @@ def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
             "duplicates": len(plan.duplicates)}
 
 
+def stored_key(source: str, key: str) -> str:
+    """What the database keeps of a line's dedup key: a keyed hash (HMAC-SHA256 under a
+    key derived from the app's secret key), enough to know a line again and nothing to
+    read back — a PayPal transaction id would otherwise tie an anonymous donor's payment
+    to a public donation code."""
+    secret = hmac.new(str(current_app.config["SECRET_KEY"]).encode(),
+                      b"carebooks-import-dedup", hashlib.sha256).digest()
+    mac = hmac.new(secret, f"{source}|{key}".encode("utf-8", "replace"), hashlib.sha256)
+    return "k:" + mac.hexdigest()[:40]
+
+
+def _known(session: Session, source: str, keys: list[str], column) -> dict[str, str]:
+    """line key -> `column` of the lines already imported from `source` (rows made before
+    keys were hashed are found by the plain key)."""
+    if not keys:
+        return {}
+    hashed = {stored_key(source, k): k for k in keys}
+    rows = session.exec(select(ImportedLine).where(
+        ImportedLine.source == source,
+        ImportedLine.line_key.in_([*hashed, *keys]))).all()
+    return {hashed.get(r.line_key, r.line_key): getattr(r, column) for r in rows}
+
+
 def _record(plan: Plan, line: StatementLine, kind: str, code: str, entry, actor: Person,
             cid: str | None = None) -> ImportedLine:
-    return ImportedLine(source=plan.fmt, line_key=line.key, file_sha256=plan.file_sha256,
+    return ImportedLine(source=plan.fmt, line_key=stored_key(plan.fmt, line.key),
+                        file_sha256=plan.file_sha256,
                         kind=kind, code=code, carebooks_id=cid or entry.meta[E.ID_KEY],
                         imported_by=actor.id)
 
@@ -265,9 +295,7 @@ def _plan(session: Session, actor: Person, data: bytes, fmt: str, mapping: str |
     plan = Plan(fmt, imp.cash_account, imp.category, hashlib.sha256(data).hexdigest(),
                 errors=list(parsed.errors))
     keys = [line.key for line in parsed.lines]
-    done = {r.line_key: r.code for r in session.exec(
-        select(ImportedLine).where(ImportedLine.source == imp.fmt,
-                                   ImportedLine.line_key.in_(keys)))} if keys else {}
+    done = _known(session, imp.fmt, keys, "code")
     first_row: dict[str, int] = {}
     state = books().state.copy()
     for line in parsed.lines:
@@ -323,9 +351,5 @@ def _candidates(session: Session, actor: Person, amount: Decimal, fmt: str) -> l
 
 def imported_codes(source: str, keys: list[str]) -> dict[str, str]:
     """The books' carebooks-id for each line key already imported from `source`."""
-    if not keys:
-        return {}
     with session_scope() as session:
-        return {r.line_key: r.carebooks_id for r in session.exec(
-            select(ImportedLine).where(ImportedLine.source == source,
-                                       ImportedLine.line_key.in_(keys)))}
+        return _known(session, source, keys, "carebooks_id")

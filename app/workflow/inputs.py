@@ -42,14 +42,19 @@ def amount(raw, currency: str, field: str = "amount", *, allow_zero: bool = Fals
                            field=field) from None
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def date(raw, field: str, *, default: dt.date | None = None) -> dt.date:
-    """An ISO date string (YYYY-MM-DD)."""
+    """A date written YYYY-MM-DD, and no other of ISO 8601's spellings."""
     if (raw is None or raw == "") and default is not None:
         return default
     if not isinstance(raw, str) or not raw:
         raise InvalidInput(_("%(field)s: required, a date like 2026-11-30", field=field),
                            field=field)
     try:
+        if not _DATE.fullmatch(raw):  # fromisoformat also takes 20261201 and 2026-W49-1
+            raise ValueError(raw)
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(_("%(field)s: %(value)s is not a date like 2026-11-30", field=field,
@@ -64,8 +69,19 @@ def choice(raw, options: list[str] | tuple[str, ...] | dict, field: str) -> str:
     return raw
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogate(raw: str) -> bool:
+    """True when `raw` holds a lone surrogate: not a character, and no database (nor the
+    encryption, nor UTF-8) can store it. JSON spells one `"\\ud800"`; a non-UTF-8 byte
+    on the command line arrives as one."""
+    return _SURROGATE.search(raw) is not None
+
+
 def text(raw, field: str, *, max_len: int, required: bool = True) -> str:
-    """Free text of at most `max_len` characters (no NUL); required unless said."""
+    """Free text of at most `max_len` characters (no NUL, no lone surrogate); required
+    unless said."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
             raise InvalidInput(_("%(field)s: required", field=field), field=field)
@@ -75,6 +91,9 @@ def text(raw, field: str, *, max_len: int, required: bool = True) -> str:
     if "\x00" in raw:
         raise InvalidInput(_("%(field)s: must not contain NUL characters", field=field),
                            field=field)
+    if has_surrogate(raw):
+        raise InvalidInput(_("%(field)s: holds a lone surrogate, which is not a character",
+                             field=field), field=field)
     raw = raw.strip()
     if len(raw) > max_len:
         raise InvalidInput(_("%(field)s: %(length)s characters; at most %(max)s", field=field,

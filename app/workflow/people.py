@@ -9,13 +9,12 @@ import secrets
 
 from argon2 import PasswordHasher
 from flask_babel import gettext as _
-from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from app.db import session_scope
-from app.models import ApiToken, Person, Role
+from app.models import Person, Role
 from app.workflow import audit
-from app.workflow.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from app.workflow.errors import Conflict, InvalidInput, NotFound
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}")
 _hasher = PasswordHasher()
@@ -73,33 +72,25 @@ def person_by_email(email: str) -> Person:
     return person
 
 
-def create_token(email: str) -> str:
-    """A new API bearer token for `email`; only its SHA-256 is stored."""
-    person = person_by_email(email)
-    token = "cbk_" + secrets.token_urlsafe(32)
-    with session_scope() as session:
-        session.add(ApiToken(person_id=person.id,
-                             token_sha256=hashlib.sha256(token.encode()).hexdigest()))
-        audit.record(session, person.id, "token.created", f"person:{person.id}")
-    return token
+def create_token(email: str, scopes: list[str] | None = None, days: int | None = None) -> str:
+    """A new API bearer token for `email` (app.workflow.tokens: scopes, expiry); only its
+    SHA-256 is stored."""
+    from app.workflow import tokens
 
-
-_BY_TOKEN = (select(Person).join(ApiToken, ApiToken.person_id == Person.id)
-             .where(ApiToken.token_sha256 == bindparam("digest"),
-                    ApiToken.revoked == False))  # noqa: E712
+    return tokens.create(person_by_email(email), scopes,
+                         days=tokens.TOKEN_DAYS if days is None else days)
 
 
 def person_for_token(token: str, session: Session | None = None) -> Person:
-    """Who a bearer token belongs to; Unauthenticated if it is unknown or revoked. In the
-    caller's `session` if given (the person comes back detached, loaded, whatever that
-    transaction does next), else in one of its own."""
-    digest = hashlib.sha256(token.encode()).hexdigest()
+    """Who a live bearer token belongs to; Unauthenticated if it is unknown, revoked or
+    expired. In the caller's `session` if given (the person comes back detached, loaded,
+    whatever that transaction does next), else in one of its own."""
+    from app.workflow import tokens
+
     if session is None:
-        with session_scope() as own:  # one query, built once: it runs on every API call
+        with session_scope() as own:
             return person_for_token(token, own)
-    person = session.exec(_BY_TOKEN, params={"digest": digest}).first()
-    if person is None or not person.active:
-        raise Unauthenticated("the bearer token is not valid")
+    person, _tok = tokens.find(token, session)
     session.expunge(person)
     return person
 
@@ -116,8 +107,10 @@ def list_people(actor: Person) -> list[dict]:
              "active": p.active} for p in rows]
 
 
-def set_roles(actor: Person, person_id: int, roles: list[str], active: bool) -> None:
-    """Change someone's roles or disable them (admins only; not their own admin role)."""
+def set_roles(actor: Person, person_id: int, roles: list[str], active: bool) -> str:
+    """Change someone's roles or disable them (admins only; not their own admin role).
+    Giving the treasurer or admin role waits for a second person when the fund has one
+    (app.workflow.roles): "applied" or "pending"."""
     _require_admin(actor)
     bad = [r for r in roles if r not in Role.__members__]
     if bad or not roles:
@@ -125,17 +118,17 @@ def set_roles(actor: Person, person_id: int, roles: list[str], active: bool) -> 
     if person_id == actor.id and (Role.admin not in roles or not active):
         raise InvalidInput("roles: you cannot remove your own admin role or disable yourself",
                            field="roles")
+    from app.workflow import roles as power
+
     with session_scope() as session:
         person = session.get(Person, person_id)
         if person is None:
             raise NotFound("no such person")
-        before = (person.roles, person.active)
-        person.roles, person.active = ",".join(sorted(set(roles))), active
-        audit.record(session, actor.id, "person.roles_changed", f"person:{person_id}",
-                     before=list(before), after=[person.roles, active])
+        outcome = power.change(session, actor, person, roles, active)
     if not active:
         from app.workflow.sessions import end_all
         end_all(person_id)
+    return outcome
 
 
 def invite(actor: Person, email: str, roles: list[str]) -> str:
@@ -157,6 +150,9 @@ def invite(actor: Person, email: str, roles: list[str]) -> str:
                                created_by=actor.id,
                                expires_at=utcnow() + dt.timedelta(days=INVITE_DAYS)))
         audit.record(session, actor.id, "invitation.created", "", roles=",".join(roles))
+        from app.workflow.roles import announce
+        announce(session, actor.id, "invitation", actor=actor.handle,
+                 roles=",".join(sorted(set(roles))))
     return token
 
 
@@ -170,6 +166,57 @@ def invitation_for(token: str):
     if inv is None or inv.used_at is not None or inv.expires_at < utcnow():
         raise NotFound(_("this invitation link is not valid any more; ask for a new one"))
     return inv
+
+
+def open_invitation(token: str) -> str:
+    """Trade the link's token for a new secret (kept in the visitor's session): the token
+    in the link — and in any access log that saw it — works no more. NotFound if it is not
+    an open invitation."""
+    from app.models import Invitation
+
+    inv = invitation_for(token)
+    fresh = secrets.token_urlsafe(32)
+    with session_scope() as session:
+        row = session.get(Invitation, inv.id)
+        if row.token_sha256 != inv.token_sha256:  # opened meanwhile by someone else
+            raise NotFound(_("this invitation link is not valid any more; ask for a new one"))
+        row.token_sha256 = hashlib.sha256(fresh.encode()).hexdigest()
+        audit.record(session, None, "invitation.opened", f"invitation:{inv.id}")
+    return fresh
+
+
+def list_invitations(actor: Person) -> list[dict]:
+    """The open invitations (admins only): whom, which roles, by whom, until when."""
+    from app.models import Invitation, utcnow
+
+    _require_admin(actor)
+    with session_scope() as session:
+        rows = session.exec(select(Invitation).where(Invitation.used_at == None)  # noqa: E711
+                            .order_by(Invitation.id)).all()
+        now = utcnow()
+        out = []
+        for inv in rows:
+            expires = inv.expires_at if inv.expires_at.tzinfo else \
+                inv.expires_at.replace(tzinfo=dt.UTC)
+            if expires <= now:
+                continue
+            by = session.get(Person, inv.created_by)
+            out.append({"id": inv.id, "email": inv.email, "roles": inv.roles.split(","),
+                        "by": by.handle if by else "?", "expires_at": expires})
+    return out
+
+
+def revoke_invitation(actor: Person, invitation_id: int) -> None:
+    """End an open invitation now (admins only); its link stops working."""
+    from app.models import Invitation, utcnow
+
+    _require_admin(actor)
+    with session_scope() as session:
+        inv = session.get(Invitation, invitation_id)
+        if inv is None or inv.used_at is not None:
+            raise NotFound(_("no such open invitation"))
+        inv.expires_at = utcnow()
+        audit.record(session, actor.id, "invitation.revoked", f"invitation:{inv.id}")
 
 
 def accept_invitation(token: str, password: str, handle: str | None) -> Person:
@@ -186,8 +233,22 @@ def accept_invitation(token: str, password: str, handle: str | None) -> Person:
         if row.used_at is not None:
             raise NotFound("this invitation link is not valid any more; ask for a new one")
         row.used_at = utcnow()
-    return add_person(inv.email, inv.roles.split(","), password=password, handle=handle,
-                      actor_id=inv.created_by)
+    # the person starts as a member; the roles that give power go the way of any change of
+    # roles (a second admin or treasurer confirms them when the fund has one)
+    from app.workflow import roles as power
+
+    wanted = inv.roles.split(",")
+    person = add_person(inv.email, sorted(set(wanted) - power.POWER) or ["member"],
+                        password=password, handle=handle, actor_id=inv.created_by)
+    if power.POWER & set(wanted):
+        with session_scope() as session:
+            inviter = session.get(Person, inv.created_by)
+            session.expunge(inviter)
+            power.change(session, inviter, session.get(Person, person.id), wanted, True)
+        with session_scope() as session:
+            person = session.get(Person, person.id)
+            session.expunge(person)
+    return person
 
 
 def _require_admin(actor: Person) -> None:

@@ -101,8 +101,7 @@ def view(session: Session, req: AidRequest, actor: Person, *, policy=None,
         "story": req.story,
         "approvals": [{"by": handles.get(a.treasurer_id), "amount": str(a.amount),
                        "at": iso(a.created_at)} for a in approvals],
-        "approvals_needed": rules.approvals_needed(policy, approvals[0].amount
-                                                   if approvals else req.amount),
+        "approvals_needed": rules.approvals_needed(policy, req.amount),
         "approved_amount": str(approved) if approved is not None else None,
         "paid_amount": str(req.paid_amount),
         "outstanding": str(outstanding),
@@ -224,7 +223,8 @@ def approve(actor: Person, code: str, body: dict, *, today: dt.date | None = Non
                                "for the same amount", field="amount")
         approval = Approval(request_id=req.id, treasurer_id=actor.id, amount=amount)
         session.add(approval)
-        needed = rules.approvals_needed(policy, amount)
+        # the threshold is the request's: approving part of it does not dodge a second
+        needed = rules.approvals_needed(policy, max(amount, req.amount))
         entry = None
         if len(earlier) + 1 >= needed:
             entry = E.approval(code, 1, today, req.category, amount, cur)
@@ -270,6 +270,23 @@ def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -
     return result
 
 
+def approval_date(req: AidRequest) -> dt.date | None:
+    """The date of the request's approval entry in the books (its database stamp while a
+    crash still holds the entry in the outbox); None when it was never approved."""
+    entry = books().entry(f"approve:{req.code}:1")
+    if entry is not None:
+        return entry.date
+    return req.approved_at.date() if req.approved_at else None
+
+
+def _not_before_approval(req: AidRequest, date: dt.date, what: str) -> None:
+    approved = approval_date(req)
+    if approved is not None and date < approved:
+        raise InvalidInput(_("date: a %(what)s cannot be dated %(date)s, before the approval "
+                             "it settles (%(approved)s)", what=what, date=date.isoformat(),
+                             approved=approved.isoformat()), field="date")
+
+
 def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account: str,
            date: dt.date) -> tuple[AidRequest, data.Transaction, list[Payment]]:
     """Record a payment inside the caller's money step, before its `books_turn`; return
@@ -278,6 +295,10 @@ def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account:
     cur = books().currency
     req = _find(session, code, actor, lock=True)
     authorize(req, Action.pay, actor)
+    if req.member_id == actor.id:
+        raise PolicyRefused(_("self-payment: nobody records the payment of their own "
+                              "request"), code="self_payment")
+    _not_before_approval(req, date, "payment")
     outstanding = req.approved_amount - req.paid_amount
     if amount > outstanding:
         raise PolicyRefused(_("payment: %(amount)s is more than the %(left)s approved and "
@@ -310,6 +331,7 @@ def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None
     with money_step() as session:
         req = _find(session, code, actor, lock=True)
         authorize(req, Action.cancel, actor)
+        _not_before_approval(req, today, "cancellation")
         unpaid = req.approved_amount - req.paid_amount
         entry = E.cancellation(code, 1, today, req.category, unpaid, cur) if unpaid > 0 else None
         if entry is not None:
@@ -340,7 +362,8 @@ def approval_preview(actor: Person, code: str, *, today: dt.date | None = None) 
         policy = rules.current(session)
         earlier = list(session.exec(_APPROVALS, params={"rid": req.id}).all())
         amount = earlier[0].amount if earlier else req.amount
-        needed = rules.approvals_needed(policy, amount)
+        # the threshold is the request's: approving part of it does not dodge a second
+        needed = rules.approvals_needed(policy, max(amount, req.amount))
         now = utcnow()
         since = now - dt.timedelta(days=policy.member_window_days)
         used = rules.member_used(session, req.member_id, since, req.id)

@@ -79,10 +79,16 @@ RECOVERY_CODES = 10
 def check_password(email: str, password: str) -> Person:
     """The person whose email and password these are, or Unauthenticated (audited).
 
-    For someone who needs a second factor this is only the first step."""
+    For someone who needs a second factor this is only the first step. An email no
+    database column can hold (a NUL, a lone surrogate) is an unknown email: PostgreSQL
+    would refuse the lookup itself."""
+    from app.workflow.inputs import has_surrogate
+
+    wanted = (email or "").strip().lower()
+    storable = "\x00" not in wanted and not has_surrogate(wanted)
     with session_scope() as session:
         person = session.exec(select(Person).where(
-            Person.email == (email or "").strip().lower())).first()
+            Person.email == wanted)).first() if storable else None
         try:
             _hasher.verify(person.password_hash if person and person.password_hash else _DUMMY,
                            password or "")
@@ -141,6 +147,40 @@ def _totp_step(secret: str, code: str, last_step: int | None) -> int | None:
     return None
 
 
+def setup_secret(person_id: int) -> str:
+    """The secret offered to `person_id` at their first sign-in: made once and kept in
+    their row, encrypted, until a right code turns it on (never in the cookie)."""
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+        if not person.totp_pending:
+            person.totp_pending = new_totp_secret()
+        return person.totp_pending
+
+
+def keep_shown_once(token: str, codes: list[str]) -> None:
+    """Hold the recovery codes in this session's row, encrypted, until they are shown."""
+    import json
+
+    with session_scope() as session:
+        row = session.exec(select(WebSession).where(
+            WebSession.token_sha256 == _digest(token))).first()
+        if row is not None:
+            row.shown_once = json.dumps(codes)
+
+
+def take_shown_once(token: str) -> list[str] | None:
+    """The recovery codes this session holds, removed as they are read (shown once)."""
+    import json
+
+    with session_scope() as session:
+        row = session.exec(select(WebSession).where(
+            WebSession.token_sha256 == _digest(token))).first()
+        if row is None or not row.shown_once:
+            return None
+        codes, row.shown_once = json.loads(row.shown_once), None
+    return codes
+
+
 def confirm_totp(person_id: int, secret: str, code: str) -> list[str]:
     """Turn on the second factor once the app shows a right code; return recovery codes
     (shown once; only their SHA-256 is kept)."""
@@ -154,6 +194,7 @@ def confirm_totp(person_id: int, secret: str, code: str) -> list[str]:
     with session_scope() as session:
         person = session.get(Person, person_id)
         person.totp_secret, person.totp_last_step = secret, step
+        person.totp_pending = None
         person.recovery_codes = json.dumps([_digest(c) for c in codes])
         audit.record(session, person_id, "auth.second_factor_on", f"person:{person_id}")
     return codes
@@ -203,8 +244,10 @@ def confirm_again(token: str, password: str, code: str | None) -> None:
 
 
 def change_password(person_id: int, current: str, new: str) -> None:
-    """Change a password; every session of that person ends, this one included."""
+    """Change a password; every session and API token of that person ends, this one
+    included."""
     from app.workflow import people
+    from app.workflow.tokens import revoke_all
 
     with session_scope() as session:
         person = session.get(Person, person_id)
@@ -213,4 +256,5 @@ def change_password(person_id: int, current: str, new: str) -> None:
     with session_scope() as session:
         session.get(Person, person_id).password_hash = digest
         audit.record(session, person_id, "auth.password_changed", f"person:{person_id}")
+        revoke_all(session, person_id, "password change")
     end_all(person_id)

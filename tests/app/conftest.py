@@ -133,12 +133,12 @@ def make_fund(tmp_path: Path, database_url: str, *, opening: str = "5000.00",
                             ("admin", ["admin"])]:
             fund.people[name] = add_person(f"{name}@example.org", roles, handle=name,
                                            password=PASSWORD)
-            fund.tokens[name] = create_token(f"{name}@example.org")
             if fund.people[name].needs_second_factor:  # enrolled, as after a first sign-in
                 secret = new_totp_secret()
                 fund.totp[name] = secret
                 fund.recovery[name] = confirm_totp(fund.people[name].id, secret,
                                                    pyotp.TOTP(secret).now())
+            fund.tokens[name] = create_token(f"{name}@example.org")  # every scope it may hold
     return fund
 
 

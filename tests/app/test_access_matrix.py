@@ -54,8 +54,12 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/account/password"): (303, 200, 200, 200, 200),
     ("POST", "/account/password"): (303, 422, 422, 422, 422),
     ("POST", "/sign-out"): (303, 303, 303, 303, 303),
+    # one's own API tokens (an admin: everyone's); <int:token_id> is the spare's token
+    ("GET", "/account/tokens"): (303, 200, 200, 200, 200),
+    ("POST", "/account/tokens/<int:token_id>/revoke"): (303, 404, 404, 404, 303),
     ("GET", "/invitation/<token>"): (404, 404, 404, 404, 404),
-    ("POST", "/invitation/<token>"): (404, 404, 404, 404, 404),
+    ("GET", "/invitation"): (404, 404, 404, 404, 404),          # no invitation opened here
+    ("POST", "/invitation"): (404, 404, 404, 404, 404),
     # --- a member's pages: only one's own requests ------------------------------------------
     ("GET", "/my/requests"): (303, 200, 200, 200, 200),
     ("GET", "/my/requests/new"): (303, 200, 200, 200, 200),
@@ -92,24 +96,33 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/books/"): (303, 403, 403, 200, 200),
     ("GET", "/books/fund-books.zip"): (303, 403, 403, 200, 200),
     # --- admins -----------------------------------------------------------------------------
+    ("GET", "/admin"): (303, 403, 403, 403, 303),
     ("GET", "/admin/people"): (303, 403, 403, 403, 200),
+    # grants of power waiting for a second person: admins and treasurers; <grant_id> none
+    ("GET", "/admin/roles-waiting"): (303, 403, 403, 200, 200),
+    ("POST", "/admin/roles-waiting/<int:grant_id>/<any(confirm, refuse):decision>"):
+        (303, 403, 403, 404, 404),
     ("POST", "/admin/people/<int:person_id>"): (303, 403, 403, 403, 303),
     ("POST", "/admin/invitations"): (303, 403, 403, 403, 422),
+    ("POST", "/admin/invitations/<int:invitation_id>/revoke"): (303, 403, 403, 403, 404),
     ("GET", "/admin/policy"): (303, 403, 403, 403, 200),
     ("POST", "/admin/policy"): (303, 403, 403, 403, 303),     # nothing changed
     # --- the API (bearer tokens; no cookies, no CSRF) ---------------------------------------
+    # A treasurer's action needs the money scope, which only a treasurer's token holds: a
+    # member's or an admin's token is refused before any request is looked up (403 for
+    # every code alike). test_token_scopes below walks every scope and state of a token.
     ("GET", "/api/v1/openapi.json"): (200, 200, 200, 200, 200),
     ("GET", "/api/v1/summary"): (200, 200, 200, 200, 200),
     ("GET", "/api/v1/requests"): (401, 200, 200, 200, 200),
     ("POST", "/api/v1/requests"): (401, 422, 422, 422, 422),
     ("GET", "/api/v1/requests/<code>"): (401, 200, 404, 200, 404),
-    ("POST", "/api/v1/requests/<code>/approve"): (401, 403, 404, 200, 404),
-    ("POST", "/api/v1/requests/<code>/deny"): (401, 403, 404, 200, 404),
-    ("POST", "/api/v1/requests/<code>/needs-info"): (401, 403, 404, 200, 404),
+    ("POST", "/api/v1/requests/<code>/approve"): (401, 403, 403, 200, 403),
+    ("POST", "/api/v1/requests/<code>/deny"): (401, 403, 403, 200, 403),
+    ("POST", "/api/v1/requests/<code>/needs-info"): (401, 403, 403, 200, 403),
     ("POST", "/api/v1/requests/<code>/answer"): (401, 200, 404, 403, 404),  # needs_info
     ("POST", "/api/v1/requests/<code>/withdraw"): (401, 200, 404, 403, 404),
-    ("POST", "/api/v1/requests/<code>/cancel"): (401, 403, 404, 200, 404),  # approved
-    ("POST", "/api/v1/requests/<code>/payments"): (401, 403, 404, 201, 404),  # approved
+    ("POST", "/api/v1/requests/<code>/cancel"): (401, 403, 403, 200, 403),  # approved
+    ("POST", "/api/v1/requests/<code>/payments"): (401, 403, 403, 201, 403),  # approved
     ("GET", "/api/v1/donations"): (401, 403, 403, 200, 403),
     ("POST", "/api/v1/donations"): (401, 403, 403, 422, 403),
     ("POST", "/api/v1/donations/<code>/refund"): (401, 403, 403, 200, 403),
@@ -203,6 +216,9 @@ def make_matrix_fund(tmp_path: Path):
         from app.workflow.people import add_person
         fund.people["spare"] = add_person("spare@example.org", ["member"], handle="spare",
                                           password=PASSWORD)
+        from app.workflow import tokens
+        tokens.create(fund.people["spare"], ["read"])
+        fund.spare_token_id = tokens.list_tokens(fund.people["spare"])[0]["id"]
     return fund
 
 
@@ -250,7 +266,10 @@ def path_for(fund, rule: str, code: str) -> str:
         code = donate(fund)
     return (rule.replace("<code>", code)
             .replace("<int:person_id>", str(fund.people["spare"].id))
+            .replace("<int:token_id>", str(fund.spare_token_id))
+            .replace("<int:grant_id>/<any(confirm, refuse):decision>", "999999/confirm")
             .replace("<token>", "not-an-invitation")
+            .replace("<int:invitation_id>", "999999")
             .replace("<filename>", "1999-01-v1.pdf")
             .replace("<path:filename>", "carebooks.css")
             .replace("<month>", month)
@@ -437,3 +456,89 @@ def test_a_member_never_reaches_another_members_request(fund):
     with fund.ctx():
         from app.workflow import requests
         assert requests.get(fund.people["member2"], theirs)["status"] == "submitted"
+
+
+# --- API tokens: every API route x every kind of token x role (issue 16, item 3) -----------
+
+TOKEN_KINDS = ("none", "read", "request", "money", "revoked", "expired")
+PUBLIC_API = {"/api/v1/openapi.json", "/api/v1/summary"}
+REQUEST_SCOPE_RULES = {"/api/v1/requests", "/api/v1/requests/<code>/answer",
+                       "/api/v1/requests/<code>/withdraw"}
+
+
+def _scoped_tokens(fund) -> dict:
+    """(role, kind) -> token; a money token only for the treasurer (refused for others)."""
+    import datetime as dt
+
+    from app.db import session_scope
+    from app.models import ApiToken
+    from app.workflow import tokens
+    from app.workflow.errors import Forbidden
+
+    out = {}
+    with fund.ctx():
+        for role in ("member", "other", "treasurer", "admin"):
+            from app.workflow.people import person_by_email
+            who = person_by_email(f"{PERSON[role]}@example.org")  # with its second factor
+            for kind in ("read", "request", "money"):
+                if kind == "money" and role != "treasurer":
+                    with pytest.raises(Forbidden):
+                        tokens.create(who, ["money"])
+                    continue
+                out[(role, kind)] = tokens.create(who, [kind])
+            for kind in ("revoked", "expired"):
+                out[(role, kind)] = tokens.create(who)  # every scope it may hold
+            newest = tokens.list_tokens(who)
+            tokens.revoke(who, newest[1]["id"])      # the "revoked" one
+            with session_scope() as s:
+                s.get(ApiToken, newest[0]["id"]).expires_at = \
+                    dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    return out
+
+
+def _expected(rule: str, method: str, role: str, kind: str) -> int:
+    matrix = MATRIX[(method, rule)][ROLES.index(role)]
+    if rule in PUBLIC_API:
+        return matrix
+    if kind == "none":
+        return MATRIX[(method, rule)][0]
+    if kind in ("revoked", "expired"):
+        return 401
+    needed = "read" if method == "GET" else ("request" if rule in REQUEST_SCOPE_RULES
+                                             else "money")
+    return matrix if kind == needed else 403
+
+
+def test_token_scopes(fund):
+    """Every API route, as each role, with no token, a token of each scope, a revoked and
+    an expired one: a scope the call does not need is a 403 before anything is looked up;
+    a revoked or expired token is a 401; the right scope gets the matrix's answer."""
+    scoped = _scoped_tokens(fund)
+    wrong = []
+    api = sorted((m, r) for (m, r) in MATRIX if r.startswith("/api/"))
+    for method, rule in api:
+        for role in ("member", "other", "treasurer", "admin"):
+            for kind in TOKEN_KINDS:
+                if (role, kind) not in scoped and kind != "none":
+                    continue
+                code = fresh_request(fund, rule) if "<code>" in rule else ""
+                path = path_for(fund, rule, code)
+                headers = {} if kind == "none" else {
+                    "Authorization": f"Bearer {scoped[(role, kind)]}"}
+                action = path.rstrip("/").rsplit("/", 1)[-1]
+                client = fund.app.test_client()
+                resp = (client.get(path, headers=headers) if method == "GET" else
+                        client.post(path, headers=headers, json=API_BODY.get(action)))
+                want = _expected(rule, method, role, kind)
+                if resp.status_code != want:
+                    wrong.append(f"{method} {rule} as {role} with {kind}: "
+                                 f"{resp.status_code}, expected {want}")
+    assert not wrong, "\n".join(wrong)
+    # every use of the money scope is in the audit log
+    from app.db import session_scope
+    from app.models import AuditEvent
+    from sqlmodel import select
+    with fund.ctx(), session_scope() as s:
+        actions = [e.action for e in s.exec(select(AuditEvent))]
+    assert "token.money_used" in actions and "token.created" in actions \
+        and "token.revoked" in actions

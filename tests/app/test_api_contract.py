@@ -295,8 +295,12 @@ def test_another_members_request_is_the_same_404_as_one_that_does_not_exist(fund
     for method, suffix, body in probes:
         s_real, d_real = answer("member2", method, f"/requests/{mine}{suffix}", body)
         s_ghost, d_ghost = answer("member2", method, f"/requests/{ghost}{suffix}", body)
-        assert_error(s_real, d_real, 404, "not_found")
-        assert_error(s_ghost, d_ghost, 404, "not_found")
+        # a member's token has no money scope: a treasurer's action is refused before any
+        # request is looked up, the same way for both codes (issue 16, item 3)
+        want = (404, "not_found") if suffix in ("", "/withdraw", "/answer") \
+            else (403, "forbidden")
+        assert_error(s_real, d_real, *want)
+        assert_error(s_ghost, d_ghost, *want)
         # the same answer, apart from echoing the code that was asked for
         same_real = json.dumps(d_real).replace(mine, "<code>")
         same_ghost = json.dumps(d_ghost).replace(ghost, "<code>")
@@ -558,6 +562,40 @@ def test_payment_fields_are_validated(fund):
     assert status_of(fund, code) == "approved"
     assert books_numbers(fund, code)[1:] == (Decimal("5000.00"), Decimal("300.00"),
                                              Decimal("300.00"))
+
+
+def test_dates_are_yyyy_mm_dd_and_never_before_the_approval_they_settle(fund):
+    """Issue 16 item 7 (failed on 0983efd: 20261201 and 2026-W49-1 were dates, and a
+    payment dated the day before its approval was booked, outstanding -1.00)."""
+    code = ask(fund, amount="300.00")
+    for odd in ("20261201", "2026-W49-1", "2026-335", TODAY.strftime("%Y%m%d"),
+                TODAY.isoformat() + "T00:00", " " + TODAY.isoformat(), "２０２６-１２-０１"):
+        status, data = fund.api("member", "POST", "/requests", json=request_body(
+            needed_by=odd))
+        assert_error(status, data, 422, "invalid", field="needed_by", says="not a date")
+        status, data = fund.api("treasurer", "POST", "/donations", json=donation_body(
+            date=odd))
+        assert_error(status, data, 422, "invalid", field="date", says="not a date")
+    assert fund.api("treasurer", "POST", f"/requests/{code}/approve", json={})[0] == 200
+    before = books_numbers(fund, code)
+    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    status, data = fund.api("treasurer", "POST", f"/requests/{code}/payments", json={
+        "amount": "100.00", "account": "Assets:Fund:Bank", "date": yesterday})
+    assert_error(status, data, 422, "invalid", field="date", says="before the approval")
+    assert books_numbers(fund, code) == before and status_of(fund, code) == "approved"
+    status, data = fund.api("treasurer", "POST", f"/requests/{code}/payments", json={
+        "amount": "100.00", "account": "Assets:Fund:Bank", "date": TODAY.isoformat()})
+    assert status == 201 and data["status"] == "partially_paid", data
+    # a cancellation is dated the day it is made; asked for before the approval, refused
+    with fund.ctx():
+        from app.workflow import requests as wf_requests
+        from app.workflow.errors import InvalidInput
+
+        with pytest.raises(InvalidInput) as info:
+            wf_requests.cancel(fund.people["treasurer"], code, {"reason": "Paid twice."},
+                               today=TODAY - dt.timedelta(days=1))
+        assert info.value.field == "date"
+    assert status_of(fund, code) == "partially_paid"
 
 
 # --- Idempotency-Key ---------------------------------------------------------------------
@@ -921,6 +959,11 @@ def test_donor_name_is_kept_only_with_consent(fund):
     ({"donor_consents_public": "yes"}, "donor_consents_public", "true or false"),
     ({"donor_name": "Robert'); DROP\n", "donor_consents_public": True}, "donor_name",
      "not allowed"),
+    # issue 16 item 8 (failed on 0983efd: blank names were booked and published)
+    ({"donor_name": "\u3164", "donor_consents_public": True}, "donor_name", "donor_name"),
+    ({"donor_name": "\u115f\u3164", "donor_consents_public": True}, "donor_name",
+     "donor_name"),
+    ({"donor_name": "\u034f", "donor_consents_public": True}, "donor_name", "donor_name"),
 ])
 def test_donation_fields_are_validated(fund, change, field, says):
     body = {k: v for k, v in donation_body(**change).items() if v is not None}

@@ -97,7 +97,17 @@ def cases(api_schema, fund, method: str, path: str):
             lambda c: f"{c // 100}.{c % 100:02d}")),
         "date": st.dates(dt.date.today() - dt.timedelta(days=70),
                          dt.date.today() + dt.timedelta(days=60)).map(dt.date.isoformat),
+        "hostile": st.one_of(st.none(), st.none(), st.sampled_from(HOSTILE)),
     })).map(nudge))
+
+
+# Shapes that once gave a 500 (issue 16, item 6): a lone surrogate in any text, a value
+# nested past what the API reads, dates in ISO spellings other than YYYY-MM-DD.
+DEEP: object = "deep"
+for _ in range(23):
+    DEEP = [DEEP]
+HOSTILE = ["\ud800", "Rent \udfff due", ["\udcff"], {"k": "\ud800"},
+           DEEP, "20261201", "2026-W49-1"]
 
 
 def unique_key(case) -> None:
@@ -122,6 +132,8 @@ def nudge(pair):
                            ("needed_by", real["date"]), ("date", real["date"])):
             if key in case.body:
                 case.body[key] = value
+        if real["hostile"] is not None and case.body:
+            case.body[sorted(case.body)[0]] = real["hostile"]
     return case
 
 

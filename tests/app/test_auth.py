@@ -88,6 +88,50 @@ def test_first_sign_in_sets_up_the_app_and_shows_recovery_codes_once(fund):
     assert not any(c in (stored.recovery_codes or "") for c in codes)  # only hashes kept
 
 
+def _cookie(b, fund) -> str:
+    """The Flask session cookie as anyone holding it reads it (signed, not encrypted)."""
+    import json
+
+    raw = b.client.get_cookie("session").value
+    data = fund.app.session_interface.get_signing_serializer(fund.app).loads(raw)
+    return json.dumps(data)
+
+
+def _raw(fund, table: str, column: str, where: str, value) -> str | None:
+    from sqlalchemy import text as sql
+
+    from app.db import engine
+    with fund.ctx(), engine().connect() as conn:
+        return conn.execute(sql(f"SELECT {column} FROM {table} WHERE {where} = :v"),  # noqa: S608
+                            {"v": value}).scalar()
+
+
+def test_the_setup_secret_and_recovery_codes_stay_off_the_cookie(fund):
+    """Issue 16 item 5 (failed on 0983efd: the setup secret and the ten recovery codes
+    travelled in the signed, readable cookie). They are kept server-side, encrypted."""
+    with fund.ctx():
+        from app.workflow.people import add_person
+        pid = add_person("newtreasurer@example.org", ["treasurer"], password=PASSWORD).id
+    b = Browser(fund)
+    b.post("/sign-in", data={"email": "newtreasurer@example.org", "password": PASSWORD})
+    page = text(b.get("/sign-in/setup"))
+    secret = re.search(r'<code class="link-text">([A-Z2-7]+)</code>', page).group(1)
+    assert secret not in _cookie(b, fund)
+    stored = _raw(fund, "person", "totp_pending", "id", pid)
+    assert stored and secret not in stored  # encrypted at rest
+    assert secret in text(b.get("/sign-in/setup"))  # the same secret on a second look
+    b.post("/sign-in/setup", data={"code": pyotp.TOTP(secret).now()})
+    assert _raw(fund, "person", "totp_pending", "id", pid) is None
+    held = _raw(fund, "web_session", "shown_once", "person_id", pid)
+    assert held and not re.search(r"[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}", held)
+    cookie = _cookie(b, fund)
+    codes = re.findall(r"<code>([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})</code>",
+                       text(b.get("/account/recovery-codes")))
+    assert len(codes) == 10 and not any(c in cookie for c in codes)
+    assert not any(c in _cookie(b, fund) for c in codes)
+    assert _raw(fund, "web_session", "shown_once", "person_id", pid) is None  # shown once
+
+
 def test_approving_asks_again_after_15_minutes(fund):
     code = submit_request(fund, amount="100.00")
     t = Browser(fund).sign_in("treasurer")
@@ -180,6 +224,70 @@ def test_sign_in_is_throttled_per_address(tmp_path):
         codes = [b.post("/sign-in", data={"email": f"x{i}@example.org", "password": "x" * 12})
                  .status_code for i in range(31)]
         assert codes[-1] == 429 and set(codes[:30]) == {422}
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+
+def _throttled_fund(tmp_path, name):
+    fund = make_fund(tmp_path, f"sqlite:///{tmp_path / name}", RATELIMIT_ENABLED=True)
+    from app.web.limits import limiter
+    limiter.reset()
+    return fund, limiter
+
+
+def test_confirming_again_and_changing_the_password_share_the_sign_in_limits(tmp_path):
+    """Issue 16 item 2 (failed on 0983efd: 60 wrong passwords to /account/confirm, 40 wrong
+    codes after the right password and 40 wrong current passwords, never a 429)."""
+    fund, limiter = _throttled_fund(tmp_path, "throttle3.db")
+    try:
+        # per address: wrong passwords at /account/confirm from one address
+        t = Browser(fund).sign_in("treasurer")
+        codes = [t.post("/account/confirm", data={"password": f"wrong {i} " * 3,
+                                                  "code": "000000"}).status_code
+                 for i in range(60)]
+        assert 429 in codes and codes.index(429) <= 30, codes
+        # per person: wrong one-time codes after the right password, each from a new address
+        limiter.reset()
+        t = Browser(fund).sign_in("treasurer2")
+        codes = []
+        for i in range(40):
+            t.client.environ_base["REMOTE_ADDR"] = f"10.7.0.{i + 1}"
+            codes.append(t.post("/account/confirm", data={"password": PASSWORD,
+                                                          "code": "000000"}).status_code)
+        assert 429 in codes and codes.index(429) <= 10, codes
+        # per address: wrong current passwords at /account/password
+        limiter.reset()
+        m = Browser(fund).sign_in("member")
+        codes = [m.post("/account/password", data={"current": f"wrong {i} " * 3,
+                                                   "new": "new quiet river stones"}).status_code
+                 for i in range(40)]
+        assert 429 in codes and codes.index(429) <= 30, codes
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+
+def test_failed_confirmations_count_against_the_accounts_sign_in_limit(tmp_path):
+    """The per-account count is one: 95 failed sign-ins and 5 failed confirmations (each
+    from its own address) lock the account's sign-in, right password or not."""
+    fund, limiter = _throttled_fund(tmp_path, "throttle4.db")
+    try:
+        m = Browser(fund).sign_in("member")
+        for i in range(95):
+            b = Browser(fund)
+            b.client.environ_base["REMOTE_ADDR"] = f"10.8.{i // 200}.{i % 200 + 1}"
+            assert b.post("/sign-in", data={"email": "member@example.org",
+                                            "password": "wrong password " * 2}
+                          ).status_code == 422
+        for i in range(5):
+            m.client.environ_base["REMOTE_ADDR"] = f"10.6.0.{i + 1}"
+            assert m.post("/account/confirm", data={"password": "wrong " * 3}
+                          ).status_code == 422
+        b = Browser(fund)
+        b.client.environ_base["REMOTE_ADDR"] = "10.5.0.1"
+        resp = b.post("/sign-in", data={"email": "member@example.org", "password": PASSWORD})
+        assert resp.status_code == 429
     finally:
         limiter.reset()
         limiter.enabled = False

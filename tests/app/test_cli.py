@@ -115,6 +115,32 @@ def test_init_refuses_a_bad_currency_in_one_line(instance):
     assert not (instance / "books" / "main.beancount").exists()
 
 
+@pytest.mark.parametrize("name", [
+    "\n2020-01-01 price USD 2 EUR ;",         # a directive after a newline
+    "Fund\n2020-01-01 price USD 2 EUR",       # ... after a name
+    "Eastside Mutual Aid\n",                  # a trailing newline (broke the instance)
+    "Fund\udcff",                             # a non-UTF-8 byte, as click decodes it
+    "Fund\u2028Aid", "Fund\u202eAid", "Fund\tAid", "Fund \"A\"", "\u3164",
+])
+def test_init_refuses_a_name_that_could_write_into_the_books_and_leaves_nothing(instance,
+                                                                               name):
+    """Issue 16 item 1 (failed on 0983efd: the directive was written, bean-check passed)."""
+    err = one_error_line(run(instance, "init", "--name", name, ok=False))
+    assert err.startswith("error: name:"), err
+    assert not (instance / "books").exists()
+    assert not (instance / "carebooks.db").exists()
+
+
+def test_init_writes_the_checked_name_not_the_raw_one(instance):
+    from beancount import loader
+
+    init(instance, "  Eastside  Mutual Aid ")
+    main_file = instance / "books" / "main.beancount"
+    _, errors, options = loader.load_file(str(main_file))
+    assert errors == [] and options["title"] == "Eastside  Mutual Aid"
+    assert "  Eastside" not in main_file.read_text()
+
+
 def test_db_upgrade_is_idempotent_and_prints_the_revision(instance):
     from alembic.script import ScriptDirectory
 
@@ -217,6 +243,45 @@ def test_token_create_prints_a_token_that_opens_the_api(instance):
     assert token.encode() not in (instance / "carebooks.db").read_bytes()
     err = one_error_line(run(instance, "token", "create", "nobody@example.org", ok=False))
     assert err.startswith("error:") and "nobody@example.org" in err
+
+
+def test_token_scopes_and_days_from_the_command_line(instance):
+    """Issue 16 item 3: --scope and --days; money refused, in one line, to a member."""
+    init(instance)
+    run(instance, "user", "add", "max@example.org", "--role", "member", "--password-stdin",
+        input=PASSWORD + "\n")
+    err = one_error_line(run(instance, "token", "create", "max@example.org", "--scope",
+                             "money", ok=False))
+    assert "money is only for a treasurer" in err
+    err = one_error_line(run(instance, "token", "create", "max@example.org", "--days", "0",
+                             ok=False))
+    assert err.startswith("error: days:")
+    run(instance, "token", "create", "max@example.org", "--scope", "read", "--days", "7")
+    (line,) = run(instance, "token", "list").stdout.splitlines()
+    _id, email, scopes, expires, state = line.split("\t")
+    assert (email, scopes, state) == ("max@example.org", "read", "live")
+    assert expires == "expires " + (dt.date.today() + dt.timedelta(days=7)).isoformat() \
+        or expires == "expires " + (dt.date.today() + dt.timedelta(days=8)).isoformat()
+
+
+def test_backup_without_key_leaves_the_data_key_out(instance, tmp_path):
+    """Issue 16 item 9 (failed on 0983efd: no such option; every backup held the key)."""
+    import tarfile
+
+    init(instance)
+    app = create_app(instance=instance)
+    with app.app_context():
+        from app.crypto import keyring
+        keyring(create=True)  # the key a first story would make
+    app.extensions["carebooks.engine"].dispose()
+    assert (instance / "data.key").is_file()
+    out = run(instance, "backup", "--without-key", str(tmp_path / "b.tar.gz")).stdout
+    assert "NOT in it" in out
+    with tarfile.open(tmp_path / "b.tar.gz") as tar:
+        assert "data.key" not in tar.getnames() and "manifest.json" in tar.getnames()
+    target = tmp_path / "restored"
+    out = run(target, "restore", str(tmp_path / "b.tar.gz")).stdout
+    assert "--without-key" in out and "data.key" in out
 
 
 # --- seal, check, demo ------------------------------------------------------------------

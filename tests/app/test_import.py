@@ -128,8 +128,14 @@ def test_names_without_consent_appear_nowhere(ifund):
 def test_a_payment_sent_pays_the_request_the_treasurer_matches(ifund):
     code = ask(ifund, amount="40.00", payout_method="paypal")
     other = ask(ifund, "member2", amount="300.00")
-    for c in (code, other):
-        assert ifund.api("treasurer2", "POST", f"/requests/{c}/approve", json={})[0] == 200
+    # approved before the sample's payment line (2026-10-06): a payment is never dated
+    # before the approval it settles (issue 16, item 7)
+    import datetime as dt
+
+    from app.workflow import requests
+    with ifund.ctx():
+        for c in (code, other):
+            requests.approve(ifund.people["treasurer2"], c, {}, today=dt.date(2026, 10, 1))
     data = sample("paypal.csv")
     with ifund.ctx():
         actor = ifund.people["treasurer"]
@@ -218,3 +224,26 @@ def test_the_audit_log_names_no_one(ifund):
     assert "import.confirmed" in details and "import:paypal" in details
     for name in ("Marisol", "Rowan", "Tobias", "Quinn", "Casey"):
         assert name not in details
+
+
+@pytest.mark.parametrize("fmt", ["paypal", "venmo", "stripe"])
+def test_transaction_ids_are_kept_only_as_a_keyed_hash(ifund, fmt):
+    """Issue 16 item 10 (failed on 0983efd: imported_line.line_key held the PayPal
+    transaction id in plain text, tied to a public donation code). The dedup record holds
+    a keyed hash; the same file again is still known line by line."""
+    import csv
+    import io
+
+    from sqlalchemy import text as sql
+
+    from app.db import engine
+
+    run_import(ifund, fmt)
+    rows = list(csv.reader(io.StringIO(sample(f"{fmt}.csv").decode("utf-8-sig"))))
+    cells = {c.strip() for row in rows[1:] for c in row if len(c.strip()) >= 8}
+    with ifund.ctx(), engine().connect() as conn:
+        keys = [k for (k,) in conn.execute(sql("SELECT line_key FROM imported_line"))]
+    assert keys and all(k.startswith("k:") and len(k) == 42 for k in keys), keys
+    assert not any(c in k for c in cells for k in keys)
+    shown, done = run_import(ifund, fmt)
+    assert shown["add"] == [] and done["added"] == 0

@@ -323,14 +323,36 @@ def test_an_invitation_link_works_once(fund):
     assert link not in text(a.get("/admin/people"))  # shown once
     path = link.replace("http://localhost", "")
     visitor = Browser(fund)
-    resp = visitor.post(path, data={"handle": "newcomer", "password": "short"})
+    # the token is traded for the visitor's session at once: the next URL holds no token,
+    # and the link (as an access log kept it) works no more (issue 16, item 11)
+    resp = visitor.get(path)
+    assert resp.status_code == 303 and resp.headers["Location"] == "/invitation"
+    assert Browser(fund).get(path).status_code == 404
+    resp = visitor.post("/invitation", data={"handle": "newcomer", "password": "short"})
     assert resp.status_code == 422 and "12 to 128 characters" in text(resp)
-    resp = visitor.post(path, data={"handle": "newcomer", "password": "a long passphrase here"})
+    resp = visitor.post("/invitation", data={"handle": "newcomer",
+                                             "password": "a long passphrase here"})
     assert resp.status_code == 303
-    assert visitor.get(path).status_code == 404
+    assert visitor.get("/invitation").status_code == 404
     resp = Browser(fund).post("/sign-in", data={"email": "newcomer@example.org",
                                                 "password": "a long passphrase here"})
     assert resp.status_code == 303
+
+
+def test_open_invitations_are_listed_and_revoked(fund):
+    """Issue 16 item 11 (failed on 0983efd: open invitations could not be listed or
+    revoked, and the token stayed valid in every access log line)."""
+    a = Browser(fund).sign_in("admin")
+    a.post("/admin/people", "/admin/invitations",
+           data={"email": "later@example.org", "roles": ["member"]})
+    page = text(a.get("/admin/people"))
+    link = re.search(r"http://localhost(/invitation/[\w-]+)", page).group(1)
+    page = text(a.get("/admin/people"))
+    assert "later@example.org" in page and link not in page  # listed; the link shown once
+    revoke = re.search(r'action="(/admin/invitations/\d+/revoke)"', page).group(1)
+    assert a.post("/admin/people", revoke).status_code == 303
+    assert "later@example.org" not in text(a.get("/admin/people"))
+    assert Browser(fund).get(link).status_code == 404
 
 
 def test_admin_changes_roles_and_policy(fund):
@@ -339,6 +361,12 @@ def test_admin_changes_roles_and_policy(fund):
     resp = a.post("/admin/people", f"/admin/people/{pid}",
                   data={f"p{pid}-roles": ["member", "treasurer"], f"p{pid}-active": "y"})
     assert resp.status_code == 303
+    # the treasurer role waits for a second admin or treasurer (issue 16, item 4)
+    assert Browser(fund).sign_in("member2").get("/treasurer/queue").status_code == 403
+    t = Browser(fund).sign_in("treasurer")
+    page = text(t.get("/admin/roles-waiting"))
+    grant = re.search(r'action="(/admin/roles-waiting/\d+/confirm)"', page).group(1)
+    assert t.post("/admin/roles-waiting", grant).status_code == 303
     assert Browser(fund).sign_in("member2").get("/treasurer/queue").status_code == 200
     resp = a.post("/admin/policy", data={"second_approval_at": "500.00", "request_cap": "800.00",
                                          "member_cap": "1500.00", "member_window_days": "90",

@@ -162,3 +162,13 @@ def test_any_text_posted_to_real_books(books, name):
     # One books folder for all examples on purpose: each example adds one donation with a
     # fresh code, and the entry count is checked after every one.
     event("accepted" if check_name(books, name) is not None else "refused")
+
+
+@pytest.mark.parametrize("name", ["\u3164", "\u115f", "\u034f", "\u3164 \u3164", "A\u034f",
+                                  "\u115f\u1160", "\uffa0", "\u2800", "Ann\ufe0f", "1 2 3",
+                                  ". - &"])
+def test_blank_or_invisible_names_are_refused(books, name):
+    """Issue 16 item 8 (failed on 0983efd: U+3164, U+115F and U+034F were written and
+    published as a donor's name): a name needs a visible letter after NFKC, and no filler
+    or joiner anywhere."""
+    assert check_name(books, name) is None
