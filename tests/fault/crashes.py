@@ -37,7 +37,6 @@ import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 POINTS = ("before-commit", "after-commit", "mid-append", "after-append", "timer")
