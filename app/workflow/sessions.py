@@ -80,9 +80,11 @@ def check_password(email: str, password: str) -> Person:
     """The person whose email and password these are, or Unauthenticated (audited).
 
     For someone who needs a second factor this is only the first step."""
+    address = (email or "").strip().lower()
     with session_scope() as session:
-        person = session.exec(select(Person).where(
-            Person.email == (email or "").strip().lower())).first()
+        # no stored address holds a NUL, and PostgreSQL refuses one in a query (a 500)
+        person = None if "\x00" in address else session.exec(select(Person).where(
+            Person.email == address)).first()
         try:
             _hasher.verify(person.password_hash if person and person.password_hash else _DUMMY,
                            password or "")

@@ -219,3 +219,16 @@ def test_throttling_is_shared_through_redis(tmp_path):
         for key in store.keys(f"*{prefix}*"):
             store.delete(key)
         limiter.enabled = False
+
+
+def test_an_email_with_a_nul_is_refused_like_a_wrong_one(tmp_path, database_url):
+    """PostgreSQL refuses a NUL in a query; the sign-in page must not turn that into a 500
+    (the form fuzzing found it)."""
+    fund = make_fund(tmp_path, database_url)
+    try:
+        resp = Browser(fund).post("/sign-in", data={"email": "member\x00@example.org",
+                                                    "password": PASSWORD})
+        assert resp.status_code == 422
+        assert "the email or the password is not right" in text(resp)
+    finally:
+        fund.app.extensions["carebooks.engine"].dispose()
