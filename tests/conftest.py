@@ -38,7 +38,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not skipped:
         return
     if reporter:
-        reporter.ensure_newline()
+        reporter.line("")
         reporter.write_sep("=", f"CI: {len(skipped)} skipped test(s) fail this run", red=True)
         for report in skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
