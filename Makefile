@@ -32,9 +32,14 @@ run: $(STAMP)
 	$(VENV)/bin/carebooks demo --if-missing
 	$(VENV)/bin/carebooks serve --port 5000
 
+# The suite in parallel (pytest-xdist): one worker per core unless PYTEST_WORKERS says
+# otherwise; --dist loadfile keeps each test file on one worker, so a file's module-scoped
+# fixtures (the fuzzed site, the report PDFs) are built once, not once per worker.
+# With CI set, a skipped test fails the run (tests/conftest.py).
+PYTEST_WORKERS ?= auto
 test: $(STAMP) $(AXE) system-tools
 	$(VENV)/bin/bandit -r app ledger reports -lll -q
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # Known vulnerabilities in the installed dependencies. It needs PyPI's per-version JSON
 # (or OSV), which this workplace's network does not offer, so it is not part of `make test`

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/report.py --keep          # what `make bench-report` runs
     .venv/bin/python bench/report.py --size 10000    # a smaller fund, quicker
+    .venv/bin/python bench/report.py --quick         # a smoke run: 1k entries, one run
 
 It builds (or, with --keep, reuses from bench/out/) the 100k-entry fund of
 `bench/books.py` — five years, one file per month, all but the last two months sealed —
@@ -78,7 +79,12 @@ def main() -> int:
     ap.add_argument("--lang", default="en", choices=("en", "es"))
     ap.add_argument("--paper", default="a4", choices=("a4", "letter"))
     ap.add_argument("--strict", action="store_true", help="exit 1 when the target fails")
+    ap.add_argument("--quick", action="store_true",
+                    help="a smoke run in seconds (the suite runs it): a 1000-entry fund, one "
+                         "timed run; its figures mean little")
     args = ap.parse_args()
+    if args.quick:
+        args.size, args.repeat = 1000, 1
 
     bb = _bench_books()
     base = Path(args.out).resolve() if args.keep else Path(tempfile.mkdtemp(

@@ -16,7 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import StatementError
 
 from tests.app.conftest import ask, months_back
 
@@ -755,12 +754,6 @@ def test_summary_refuses_a_bad_month(fund):
     for bad in ("2026-13", "2026-00", "nope", "2026-1", "2026-01-01", "2026-01%0A"):
         status, data = fund.api(None, "GET", f"/summary?month={bad}")
         assert_error(status, data, 422, "invalid", field="month", says="YYYY-MM")
-
-
-SUMMARY_CRASH = ("BUG: GET /api/v1/summary crashes (500) for every valid month on both "
-                 "databases: app/workflow/summary.py summary() filters AidRequest.approved_at "
-                 "with naive datetimes (dt.datetime.combine(start, dt.time())) and the "
-                 "UTCDateTime column refuses them (sqlalchemy StatementError)")
 
 
 def test_summary_is_public_and_shows_balances_and_the_seal(fund):

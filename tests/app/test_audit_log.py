@@ -4,6 +4,7 @@ password, a token, a story or contact details."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
@@ -62,21 +63,35 @@ def test_admins_see_the_log_and_whether_its_chain_holds(fund):
 
 def test_no_secret_or_personal_text_reaches_the_audit_log_or_the_logs(fund, caplog):
     caplog.set_level(logging.DEBUG)
-    Browser(fund).post("/sign-in", data={"email": "member@example.org",
-                                         "password": "a wrong but long password"})
+    refused = Browser(fund).post("/sign-in", data={"email": "member@example.org",
+                                                   "password": "a wrong but long password"})
+    assert refused.status_code == 422
     code = submit_request(fund)
     t = Browser(fund).sign_in("treasurer")
-    t.post(f"/treasurer/requests/{code}", f"/treasurer/requests/{code}/ask",
-           data={"question": "Which landlord is it, exactly?"})
+    asked = t.post(f"/treasurer/requests/{code}", f"/treasurer/requests/{code}/ask",
+                   data={"question": "Which landlord is it, exactly?"})
+    assert asked.status_code == 303, text(asked)[:800]
     m = Browser(fund).sign_in("member")
-    m.post(f"/my/requests/{code}", f"/my/requests/{code}/answer",
-           data={"answer": "Mr Ramírez on Elm Street."})
-    t.post("/treasurer/donations", data={
-        "amount": "20.00", "account": "Assets:Fund:Bank", "date": "2026-01-01",
+    answered = m.post(f"/my/requests/{code}", f"/my/requests/{code}/answer",
+                      data={"answer": "Mr Ramírez on Elm Street."})
+    assert answered.status_code == 303, text(answered)[:800]
+    donated = t.post("/treasurer/donations", data={
+        "amount": "20.00", "account": "Assets:Fund:Bank", "date": dt.date.today().isoformat(),
         "category": "individual", "donor_name": "Rosa Martínez",
         "donor_consents_public": "y"})
+    assert donated.status_code == 303, text(donated)[:800]
+    # every step happened and reached both the log and the audit log: the checks below
+    # look for its text where it must not be
+    page = text(t.get(f"/treasurer/requests/{code}"))
+    assert "Which landlord is it, exactly?" in page and "Mr Ramírez on Elm Street." in page
+    status, donations = fund.api("treasurer", "GET", "/donations")
+    assert [d["donor_name"] for d in donations["donations"]] == ["Rosa Martínez"]
+    actions = [e.action for e in _events(fund)]
+    for wanted in ("auth.failed", "request.submitted", "request.needs-info", "request.answer",
+                   "donation.recorded"):
+        assert wanted in actions, wanted
     secrets = [PASSWORD, "a wrong but long password", STORY, "Which landlord is it",
-               "Mr Ramírez", "member@example.org", "treasurer@example.org",
+               "Mr Ramírez", "Rosa Martínez", "member@example.org", "treasurer@example.org",
                fund.tokens["treasurer"], fund.totp["treasurer"], fund.recovery["admin"][0]]
     audit_text = "\n".join(f"{e.action} {e.subject} {e.detail}" for e in _events(fund))
     logs = "\n".join(r.getMessage() for r in caplog.records)

@@ -9,7 +9,6 @@ import re
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
-from sqlalchemy.exc import StatementError
 
 from app import create_app
 from tests.app.conftest import ask

@@ -10,6 +10,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
@@ -58,6 +59,7 @@ class Page:
         self.name = name
         self.requests: list[str] = []
         self.violations: list[str] = []
+        self.scanned: list[str] = []  # the path of every page `check` scanned
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.step = 0
 
@@ -68,6 +70,7 @@ class Page:
     def check(self, label: str) -> None:
         """Screenshot, then run axe-core on the page as it is now."""
         self.step += 1
+        self.scanned.append(urlsplit(self.page.url).path)
         self.page.screenshot(path=str(self.out / f"{self.name}-{self.step:02d}-{label}.png"),
                              full_page=True)
         self.page.add_script_tag(path=str(AXE))

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from beancount import loader
 from beancount.core import data
-from beancount.ops import validation
 
 from tests.books_check import bean_check_errors, fava_errors  # noqa: F401  (re-exported)
 import ledger  # noqa: F401  (switches Beancount's pickle cache off before any load)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pytest
-
 from ledger import Books, entries
 from ledger.errors import DuplicateId
 from ledger_helpers import full_view, tree_hashes

@@ -6,7 +6,8 @@ rewrite them with
 
     CAREBOOKS_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/reports/test_render.py
 
-and read the diff before committing. Page images go to test-output/reports/ (gitignored):
+and read the diff before committing. A missing snapshot fails the test; only that command
+writes one. Page images go to test-output/reports/ (gitignored):
 look at them after changing the templates or the stylesheet.
 """
 
@@ -48,9 +49,12 @@ def test_html_snapshot(fund, lang):
                         treasurers=("@treasurer-ana", "@ben_t"), today=TODAY)
     got = placeholders(render_html(fig, lang=lang))
     path = SNAPSHOTS / f"report-2026-03-{lang}.html"
-    if UPDATE or not path.exists():
+    if UPDATE:
         SNAPSHOTS.mkdir(exist_ok=True)
         path.write_text(got, encoding="utf-8")
+    # a missing snapshot fails: writing it here would bless whatever is rendered today
+    assert path.exists(), (
+        f"{path.name} is missing; write it with CAREBOOKS_UPDATE_SNAPSHOTS=1 and read it")
     assert got == path.read_text(encoding="utf-8"), (
         f"{path.name} differs; if the change is meant, rerun with CAREBOOKS_UPDATE_SNAPSHOTS=1")
 
