@@ -237,7 +237,7 @@ def _lines(kind: str, counts: dict | None) -> list[str]:
         return [_("There is an update on your request.")]
     if kind == DIGEST:
         labels = {NEW_REQUEST: _("new requests"), ANSWER: _("answers to questions"),
-                  SECOND_APPROVAL: _("requests waiting for a second approval"),
+                  SECOND_APPROVAL: _("requests waiting for a second treasurer's decision"),
                   FAILED_WRITE: _("changes waiting to be written to the books"),
                   MONTH_TO_CLOSE: _("months waiting to be closed"),
                   ROLE_CHANGED: _("changes of roles"),
@@ -246,7 +246,7 @@ def _lines(kind: str, counts: dict | None) -> list[str]:
             f"- {labels.get(k, k)}: {int(v)}" for k, v in (counts or {}).items()]
     return [{NEW_REQUEST: _("There is a new request waiting in the queue."),
              ANSWER: _("A member answered a question."),
-             SECOND_APPROVAL: _("A request is waiting for a second approval."),
+             SECOND_APPROVAL: _("A request is waiting for a second treasurer's decision."),
              FAILED_WRITE: _("A change was saved but is not yet in the books. "
                              "Please look at it."),
              MONTH_TO_CLOSE: _("A month is waiting to be closed."),
@@ -297,9 +297,9 @@ def render(person: Person, notice: Notice) -> EmailMessage:
     msg["To"] = person.email
     msg["Message-ID"] = notice.message_id
     msg["Date"] = formatdate(localtime=False)
-    msg["Content-Language"] = lang
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content("\n".join(body) + "\n")
+    msg["Content-Language"] = lang  # after set_content, which resets Content-* headers
     return msg
 
 
