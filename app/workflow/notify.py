@@ -284,7 +284,7 @@ def render(person: Person, notice: Notice) -> EmailMessage:
     lang = person.lang if person.lang in ("en", "es") else "en"
     fund = _fund_name()
     counts = json.loads(notice.counts) if notice.counts else None
-    where = base_url() + ("/my" if notice.kind == MEMBER_UPDATE else "/")
+    where = base_url() + ("/my/requests" if notice.kind == MEMBER_UPDATE else "/sign-in")
     with force_locale(lang):
         subject = _("%(fund)s: there is news for you", fund=fund)
         body = [f"{fund}:", "", *_lines(notice.kind, counts), "",

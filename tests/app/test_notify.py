@@ -160,7 +160,7 @@ def test_question_answer_approvals_and_payment_reach_exactly_who_they_concern(nf
     got = to(smtp, n)
     assert list(got) == ["member"] and len(got["member"]) == 1
     assert got["member"][0].lang == "es" and "actualización" in got["member"][0].body
-    assert "https://fund.example.org/my" in got["member"][0].body
+    assert "https://fund.example.org/my/requests" in got["member"][0].body
 
     n = len(smtp.got)
     assert nfund.api("member", "POST", f"/requests/{code}/answer",
@@ -308,6 +308,7 @@ def test_hooks_for_role_changes_and_money_tokens_tell_admins_and_treasurers(nfun
 KILLS = int(os.environ.get("CAREBOOKS_NOTIFY_KILLS", "200"))
 
 
+@pytest.mark.slow
 def test_a_sender_killed_between_sending_and_marking_loses_nothing(nfund, smtp, capsys):
     """200 senders are killed (SIGKILL, in a forked child) right after the relay accepted
     a message and before it is marked sent. No message is lost; each kill may send one
