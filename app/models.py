@@ -368,7 +368,8 @@ class Notice(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     kind: str = Field(max_length=24)
-    # pending | sent | failed | digest (waits for the daily digest) | digested
+    # pending | sent | failed | digest (waits for the daily digest) | digested | dropped
+    # (the person no longer wants to be told, or was disabled)
     status: str = Field(default="pending", max_length=12, index=True)
     message_id: str = Field(unique=True, max_length=120)
     counts: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

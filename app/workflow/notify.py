@@ -444,7 +444,7 @@ def send_due(now: dt.datetime | None = None, *, limit: int = 200) -> Outcome:
         for notice in due:
             person = people.get(notice.person_id)
             if person is None or not person.active or person.notify == "none":
-                _finish(notice.id, status="failed", last_error="no longer wanted")
+                _finish(notice.id, status="dropped", last_error="no longer wanted")
                 out.skipped += 1
                 continue
             if not _claim(notice.id, now):

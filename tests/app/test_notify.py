@@ -364,3 +364,43 @@ def test_a_sender_killed_between_sending_and_marking_loses_nothing(nfund, smtp, 
         print(f"\nnotify crash injection ({nfund.app.config['DATABASE_URL'].split(':')[0]}): "
               f"{total} messages, {kills} kills between sending and marking, 0 lost, "
               f"{dups} duplicates ({dups / total:.1%} of messages, {dups / kills:.0%} of kills)")
+
+
+def test_someone_who_changes_their_mind_before_sending_gets_nothing(nfund, smtp):
+    code = ask(nfund, "member")
+    assert nfund.api("treasurer", "POST", f"/requests/{code}/needs-info",
+                     json={"question": "When?"})[0] == 200
+    with nfund.ctx():
+        notify.set_choice(nfund.people["member"].id, "none", "es")
+    out = send(nfund)
+    assert "member" not in to(smtp) and out.skipped == 1
+    with nfund.ctx():
+        assert notify.status_for_admin()["failed"] == []  # not an address that failed
+
+
+def test_carebooks_notify_sends_from_the_command_line(tmp_path, smtp):
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    url = f"sqlite:///{tmp_path / 'carebooks.db'}"
+    f = make_fund(tmp_path, url)
+    try:
+        with f.ctx():
+            notify.set_choice(f.people["treasurer"].id, "email", "en")
+        ask(f, "member")
+        env = {"CAREBOOKS_INSTANCE": str(tmp_path / "instance"), "DATABASE_URL": url,
+               "CAREBOOKS_BASE_URL": "https://fund.example.org", "CAREBOOKS_SMTP_URL": None}
+        off = CliRunner().invoke(main, ["notify"], env=env)
+        assert off.exit_code == 0 and "CAREBOOKS_SMTP_URL is not set" in off.stdout
+        assert smtp.got == []
+        on = CliRunner().invoke(main, ["notify"], env={**env, "CAREBOOKS_SMTP_URL": smtp.url})
+        assert on.exit_code == 0, on.stderr
+        # the new request, and the reminder that last month waits to be closed
+        assert "sent 2," in on.stdout
+        assert [r.to for r in smtp.got] == [["treasurer@example.org"]] * 2
+        assert any("A month is waiting to be closed." in r.body for r in smtp.got)
+        again = CliRunner().invoke(main, ["notify"], env={**env, "CAREBOOKS_SMTP_URL": smtp.url})
+        assert "sent 0," in again.stdout  # the month's reminder is queued once
+    finally:
+        close_fund(f, tmp_path)
