@@ -531,24 +531,26 @@ def set_choice(person_id: int, choice: str, lang: str) -> None:
                      notify=choice, lang=lang)
 
 
-def start_thread(app) -> bool:
+def start_thread(app):
     """Send from inside the server process, every `CAREBOOKS_NOTIFY_EVERY` seconds, on a
-    daemon thread (off the request path). Unset: no thread (use the systemd timer)."""
+    daemon thread (off the request path). Unset: no thread (use the systemd timer), and
+    None is returned; else an Event that stops the thread when set."""
     import threading
-    import time
 
     every = int(os.environ.get("CAREBOOKS_NOTIFY_EVERY") or 0)
     if every <= 0:
-        return False
+        return None
+    stop = threading.Event()
 
     def loop() -> None:
-        while True:
+        while not stop.is_set():
             try:
                 with app.app_context():
                     run_once()
             except Exception:  # noqa: BLE001 - the sender must outlive a bad round
                 app.logger.exception("notify: a sending round failed")
-            time.sleep(every)
+            stop.wait(every)
 
-    threading.Thread(target=loop, name="carebooks-notify", daemon=True).start()
-    return True
+    stop.thread = threading.Thread(target=loop, name="carebooks-notify", daemon=True)
+    stop.thread.start()
+    return stop

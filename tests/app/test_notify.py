@@ -404,3 +404,23 @@ def test_carebooks_notify_sends_from_the_command_line(tmp_path, smtp):
         assert "sent 0," in again.stdout  # the month's reminder is queued once
     finally:
         close_fund(f, tmp_path)
+
+
+def test_the_server_can_send_from_a_background_thread(nfund, smtp, monkeypatch):
+    import time
+
+    assert notify.start_thread(nfund.app) is None  # off unless asked for
+    ask(nfund, "member")
+    monkeypatch.setenv("CAREBOOKS_NOTIFY_EVERY", "1")
+    stop = notify.start_thread(nfund.app)
+    try:
+        deadline = time.monotonic() + 20
+        def news():  # the new request's (the month reminders come too)
+            return sorted(r.to[0] for r in smtp.got if "new request" in r.body
+                          or "nueva solicitud" in r.body)
+        while len(news()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        stop.thread.join(30)
+    assert news() == ["treasurer2@example.org", "treasurer@example.org"]
