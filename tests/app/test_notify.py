@@ -424,3 +424,29 @@ def test_the_server_can_send_from_a_background_thread(nfund, smtp, monkeypatch):
         stop.set()
         stop.thread.join(30)
     assert news() == ["treasurer2@example.org", "treasurer@example.org"]
+
+
+def test_a_change_saved_but_not_written_to_the_books_tells_the_treasurers(nfund, smtp,
+                                                                         monkeypatch):
+    from ledger import Books, LedgerError
+
+    real = Books.post
+
+    def full_disk(self, entry):
+        raise LedgerError("No space left on device")
+
+    code = ask(nfund, "member")
+    send(nfund)
+    n = len(smtp.got)
+    monkeypatch.setattr(Books, "post", full_disk)
+    status, data = nfund.api("treasurer", "POST", f"/requests/{code}/approve", json={})
+    assert status == 503 and data["error"]["code"] == "saved_not_in_books"
+    monkeypatch.setattr(Books, "post", real)
+    send(nfund)
+    got = to(smtp, n)
+    assert {k: len(v) for k, v in got.items()} == {"member": 1, "treasurer": 1,
+                                                   "treasurer2": 1}
+    assert "not yet in the books" in got["treasurer"][0].body
+    with nfund.ctx():
+        from app.workflow.outbox import settle
+        settle()  # the waiting entry goes to the books before the fund is checked
