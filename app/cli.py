@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -367,8 +368,28 @@ def serve_command(port: int, host: str) -> None:
         said = recover_on_start()
     if said:
         click.echo(said, err=True)
+    from app.workflow.notify import start_thread
+    start_thread(app)  # only with CAREBOOKS_NOTIFY_EVERY set (docs/notifications.md)
     click.echo(f"Carebooks: http://{host}:{port}/")
     run_simple(host, port, app, use_reloader=False, threaded=True)
+
+
+@main.command("notify")
+@click.option("--loop", "every", type=int, default=None, metavar="SECONDS",
+              help="Keep running, sending every SECONDS (default: send once and exit).")
+@with_appcontext
+@clean_errors
+def notify_command(every: int | None) -> None:
+    """Send the notices that are due (docs/notifications.md); for a systemd timer."""
+    from app.workflow import notify
+
+    while True:
+        out = notify.run_once()
+        click.echo(out.note or f"sent {out.sent}, retrying {out.retried}, "
+                               f"failed {out.failed}, skipped {out.skipped}")
+        if not every:
+            return
+        time.sleep(every)
 
 
 @main.command("check")

@@ -37,4 +37,9 @@ def load_settings(folder: Path) -> dict:
         "BOOKS_DIR": str(folder / "books"),
         "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'carebooks.db'}",
         "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+        # notifications (docs/notifications.md): the relay, the sender's address, and the
+        # fund's own address, the only link a message carries
+        "SMTP_URL": os.environ.get("CAREBOOKS_SMTP_URL") or None,
+        "SMTP_FROM": os.environ.get("CAREBOOKS_SMTP_FROM") or None,
+        "BASE_URL": os.environ.get("CAREBOOKS_BASE_URL") or None,
     }

@@ -113,6 +113,10 @@ class Person(SQLModel, table=True):
     totp_pending: str | None = Field(default=None, sa_column=Column(
         EncryptedText("person.totp_pending"), nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # how the person is told there is news (app/workflow/notify.py): none | email | digest
+    # (digest: treasurers only), and in which language
+    notify: str = Field(default="none", max_length=8)
+    lang: str = Field(default="en", max_length=8)
 
     def has(self, role: Role | str) -> bool:
         """True if the person holds `role` (everyone is a member)."""
@@ -407,3 +411,23 @@ class ImportMapping(SQLModel, table=True):
     spec: str = Field(sa_column=Column(Text, nullable=False))
     updated_by: int = Field(foreign_key="person.id")
     updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    """A message that there is news, queued in the transaction of the change that causes
+    it and sent by `carebooks notify` (app/workflow/notify.py). It holds no address and no
+    text: the address and the words are the person's own at sending time."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=24)
+    # pending | sent | failed | digest (waits for the daily digest) | digested | dropped
+    # (the person no longer wants to be told, or was disabled)
+    status: str = Field(default="pending", max_length=12, index=True)
+    message_id: str = Field(unique=True, max_length=120)
+    counts: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow)
+    last_error: str | None = Field(default=None, max_length=160)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None

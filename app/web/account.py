@@ -17,7 +17,7 @@ from app.i18n import LANGUAGES
 from app.models import Person
 from app.web import WebUser, attach, person, signed_in
 from app.web.forms import (AcceptInvitationForm, CodeForm, ConfirmForm, EmptyForm,
-                           LanguageForm, PasswordChangeForm, SignInForm)
+                           LanguageForm, NotifyForm, PasswordChangeForm, SignInForm)
 from app.web.limits import (PER_CODE, address_limit, account_limit, code_limit, limiter,
                             signed_in_account_key, signed_in_code_key)
 from app.workflow import people, sessions
@@ -217,6 +217,35 @@ def revoke_token(token_id: int):
         tokens.revoke(person(), token_id)
         flash(_("The token is revoked."), "success")
     return redirect(url_for("account.tokens_page"), 303)
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@signed_in
+def notifications():
+    """Choose how you are told there is news: not at all, by email, or (treasurers) a
+    daily digest (docs/notifications.md)."""
+    from app.workflow import notify
+
+    me = person()
+    form = NotifyForm()
+    choices = [("none", _("Not at all: I will sign in to look")),
+               ("email", _("An email that says only that there is news"))]
+    if me.has("treasurer"):
+        choices.append(("digest", _("One email a day with counts only")))
+    form.notify.choices = choices
+    form.lang.choices = list(LANGUAGES.items())
+    if form.validate_on_submit():
+        try:
+            notify.set_choice(me.id, form.notify.data, form.lang.data)
+        except WorkflowError as exc:
+            attach(form, exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("account.notifications"), 303)
+    elif request.method == "GET":
+        form.notify.data, form.lang.data = me.notify, me.lang
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("account/notifications.html", form=form), status
 
 
 @bp.post("/sign-out")

@@ -26,10 +26,11 @@ def _people_page(status: int = 200, invite_form=None):
         f.roles.data, f.active.data = p["roles"], p["active"]
         forms[p["id"]] = f
     link = session.pop("invitation_link", None)
+    from app.workflow import notify
     return render_template("admin/people.html", people=everyone, forms=forms,
                            invite_form=invite_form or InviteForm(), link=link,
                            invitations=people.list_invitations(person()),
-                           empty=EmptyForm()), status
+                           empty=EmptyForm(), mail=notify.status_for_admin()), status
 
 
 @bp.get("/people")

@@ -80,6 +80,11 @@ class LanguageForm(FlaskForm):
     next = HiddenField()
 
 
+class NotifyForm(FlaskForm):
+    notify = SelectField(_l("How should we tell you there is news?"))
+    lang = SelectField(_l("In which language?"))
+
+
 class DonationForm(FlaskForm):
     amount = StringField(_l("Amount received"), render_kw={"inputmode": "decimal"})
     fee = StringField(_l("Processor fee (if any)"), render_kw={"inputmode": "decimal"})

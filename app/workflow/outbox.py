@@ -105,6 +105,8 @@ def money_step():
             for entry in mine:
                 books().post(entry)
         except LedgerError as exc:
+            from app.workflow import notify
+            notify.write_failed()  # the treasurers are told (app/workflow/notify.py)
             raise SavedNotInBooks(
                 f"saved, but not yet in the books ({exc.message}). The entry waits in the "
                 "outbox and is written as soon as the books can take it (`carebooks "

@@ -21,7 +21,7 @@ from app.db import session_scope
 from app.fund import aid_categories, books
 from app.models import (AidRequest, Approval, Payment, Person, RequestNote, Role, Status, iso,
                         utcnow)
-from app.workflow import audit, inputs, replies
+from app.workflow import audit, inputs, notify, replies
 from app.workflow import policy as rules
 from app.workflow.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from app.workflow.outbox import books_turn, check_entry, enqueue, money_step
@@ -137,6 +137,7 @@ def submit(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
         session.flush()
         audit.record(session, actor.id, "request.submitted", req.code, amount=str(amount),
                      category=category)
+        notify.request_submitted(session, actor.id)
         result = view(session, req, actor, policy=policy, approvals=[], payments=[],
                       notes=[])
         replies.answer(session, result)
@@ -172,6 +173,10 @@ def _note_step(actor: Person, code: str, action: Action, to: Status, kind: str |
             session.add(RequestNote(request_id=req.id, author_id=actor.id, kind=kind, body=note))
         audit.record(session, actor.id, f"request.{action.value}", code,
                      status_from=before.value, status_to=to.value)
+        if action == Action.answer:
+            notify.request_answered(session, req.id, req.member_id)
+        else:
+            notify.request_changed(session, req.member_id, actor.id)
         session.flush()
         result = view(session, req, actor)
         replies.answer(session, result)  # committed with the change (app/workflow/replies.py)
@@ -236,6 +241,11 @@ def approve(actor: Person, code: str, body: dict, *, today: dt.date | None = Non
         audit.record(session, actor.id, "request.approve", code, amount=str(amount),
                      approvals=len(earlier) + 1, needed=needed,
                      status_to=req.status)
+        if entry is not None:
+            notify.request_changed(session, req.member_id, actor.id)
+        else:
+            notify.second_approval_waiting(session, {a.treasurer_id for a in earlier}
+                                           | {actor.id, req.member_id})
         result = view(session, req, actor, policy=policy,  # before the lock
                       approvals=[*earlier, approval])
         replies.answer(session, result)
@@ -320,6 +330,7 @@ def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account:
     enqueue(session, entry)
     audit.record(session, actor.id, "request.pay", code, amount=str(amount),
                  account=account, seq=seq, status_to=req.status)
+    notify.request_changed(session, req.member_id, actor.id)
     return req, entry, payments
 
 
@@ -341,6 +352,7 @@ def cancel(actor: Person, code: str, body: dict, *, today: dt.date | None = None
                                 body=reason))
         audit.record(session, actor.id, "request.cancel", code, reversed=str(unpaid),
                      status_from=before.value, status_to=req.status)
+        notify.request_changed(session, req.member_id, actor.id)
         result = view(session, req, actor)
         replies.answer(session, result)
         if entry is not None:

@@ -31,9 +31,13 @@ def _powerful(session: Session, *, besides: set[int]) -> list[Person]:
 
 
 def announce(session: Session, actor_id: int | None, kind: str, **params) -> None:
-    """Tell every admin and treasurer but the actor, on their next page view."""
+    """Tell every admin and treasurer but the actor, on their next page view; and, by the
+    discreet notification each chose (docs/notifications.md), that there is news."""
+    from app.workflow import notify
+
     for p in _powerful(session, besides={actor_id} if actor_id else set()):
         session.add(Notice(person_id=p.id, kind=kind, params=json.dumps(params)))
+    notify.role_changed(session, actor_id)
 
 
 def change(session: Session, actor: Person | None, person: Person, roles: list[str],

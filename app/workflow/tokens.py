@@ -66,6 +66,10 @@ def create(person: Person, scopes: list[str] | tuple[str, ...] | None = None, *,
         session.flush()
         audit.record(session, actor_id or person.id, "token.created", f"person:{person.id}",
                      token=row.id, scopes=ordered, days=days)
+        if "money" in chosen:  # admins and treasurers are told (docs/notifications.md)
+            from app.workflow import notify
+
+            notify.money_token_created(session, person.id)
     return token
 
 

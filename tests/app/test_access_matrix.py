@@ -53,6 +53,8 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/account/confirm"): (303, 422, 422, 422, 422),
     ("GET", "/account/password"): (303, 200, 200, 200, 200),
     ("POST", "/account/password"): (303, 422, 422, 422, 422),
+    ("GET", "/account/notifications"): (303, 200, 200, 200, 200),
+    ("POST", "/account/notifications"): (303, 422, 422, 422, 422),
     ("POST", "/sign-out"): (303, 303, 303, 303, 303),
     # one's own API tokens (an admin: everyone's); <int:token_id> is the spare's token
     ("GET", "/account/tokens"): (303, 200, 200, 200, 200),
