@@ -249,7 +249,7 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
         aid_paid=paid, cancelled=cancelled, outstanding=outstanding.quantize(q),
         available=(closing - outstanding).quantize(q),
         timing=_timing(facts, month, rules) if by_code else None,
-        trend=_trend(state, month), seal=seal,
+        trend=trend(state, month), seal=seal,
         latest_seal=_as_info(state.last_seal) if state.last_seal else None,
         treasurers=tuple(treasurers))
 
@@ -391,7 +391,7 @@ def _seal_info(state: BooksState, month: str) -> SealInfo:
     return _as_info(seal) if seal else SealInfo(month, False)
 
 
-def _trend(state: BooksState, month: str) -> tuple[TrendPoint, ...]:
+def trend(state: BooksState, month: str) -> tuple[TrendPoint, ...]:
     """Up to 12 months ending with `month`, from the books' monthly totals (no parsing).
 
     Aid paid in a month is the change of Liabilities:Aid:Approved plus the net change of

@@ -15,7 +15,7 @@ from flask_login import current_user, login_user, logout_user
 from app.fund import books
 from app.i18n import LANGUAGES
 from app.models import Person
-from app.web import WebUser, attach, person, signed_in
+from app.web import WebUser, attach, csrf, person, signed_in
 from app.web.forms import (AcceptInvitationForm, CodeForm, ConfirmForm, EmptyForm,
                            LanguageForm, PasswordChangeForm, SignInForm)
 from app.web.limits import PER_ACCOUNT, PER_ADDRESS, PER_CODE, account_key, failed, limiter
@@ -205,6 +205,7 @@ def sign_out():
 
 
 @bp.post("/language")
+@csrf.exempt
 def language():
     """Switch the language (kept in the session)."""
     form = LanguageForm()
