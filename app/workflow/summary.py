@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -95,10 +96,12 @@ def _policy() -> tuple[Decimal, dict, tuple]:
 
 
 def _published_stamp() -> int:
-    """Changes when a report is published (a file is added to the reports folder)."""
-    from app.workflow.reports import folder
-
-    return folder().stat().st_mtime_ns
+    """Changes when a report is published (a file is added to the reports folder):
+    one stat, no database read, on every public read."""
+    try:
+        return os.stat(os.path.join(current_app.instance_path, "reports")).st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
 def published_months() -> set[str]:
