@@ -156,12 +156,16 @@ class Timing:
 
 @dataclass(frozen=True)
 class TrendPoint:
-    """One month of the 12-month trend: cash at its end, donations less refunds, aid paid."""
+    """One month of the 12-month trend: cash at its end, donations less refunds, aid paid.
+
+    In a report, `aid_paid` is None for a month whose aid total is hidden and `cash` for a
+    month whose balances are not disclosed (`public_trend`); the exact `trend` fills both.
+    """
 
     month: str
-    cash: Decimal
+    cash: Decimal | None
     donations: Decimal
-    aid_paid: Decimal
+    aid_paid: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,8 @@ class MonthFigures:
     trend: tuple[TrendPoint, ...]
     seal: SealInfo
     latest_seal: SealInfo | None   # the newest seal of the chain (may be a later month)
-    treasurers: tuple[str, ...]
+    treasurers: int                # how many: a handle never leaves the fund
+    balances_shown: bool = True    # month-end cash, outstanding, available (`balances_chain`)
 
     @property
     def opening_cash(self) -> Decimal:
@@ -219,9 +224,13 @@ class MonthFigures:
 
 
 def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = (),
-                  rules: Rules = Rules(), treasurers: Iterable[str] = (),
+                  rules: Rules = Rules(), treasurers: int = 0,
                   today: dt.date | None = None) -> MonthFigures:
-    """The figures of `month` ("YYYY-MM") from `books`, under the privacy `rules`."""
+    """The figures of `month` ("YYYY-MM") from `books`, under the privacy `rules`.
+
+    What a reader could combine is protected here, once for every document: the trend
+    shows a month's aid only where that month's aid total is shown, and cash (in the
+    trend and as the month's balances) only along `balances_chain`."""
     today = today or dt.date.today()
     entries = books.entries_of(month)   # validates `month`
     state = books.state
@@ -242,6 +251,13 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
     q = quantum(cur)
     outstanding = -state.balance_at_end_of(acc.APPROVED, month)
     closing = sum((a.closing for a in accounts), ZERO)
+    def anyone(code: str) -> Hashable:  # earlier months: a hand entry may have no fact
+        return by_code[code].recipient if code in by_code else code
+
+    passes, paid_shown = _passes_by_month(books, state, month, anyone, rules,
+                                          (aid_passes(approved, paid, cancelled),
+                                           paid.total.shown))
+    shown = balances_chain(passes.items())
     return MonthFigures(
         fund=_fund_title(books), month=month, currency=cur, prepared_on=today,
         month_over=today >= first_day_after(month), rules=rules, per_request=not by_code,
@@ -249,9 +265,56 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
         aid_paid=paid, cancelled=cancelled, outstanding=outstanding.quantize(q),
         available=(closing - outstanding).quantize(q),
         timing=_timing(facts, month, rules) if by_code else None,
-        trend=trend(state, month), seal=seal,
+        trend=public_trend(state, month, paid_shown, shown), seal=seal,
         latest_seal=_as_info(state.last_seal) if state.last_seal else None,
-        treasurers=tuple(treasurers))
+        treasurers=int(treasurers), balances_shown=month in shown)
+
+
+def aid_passes(approved: AidTable, paid: AidTable, cancelled: AidCell) -> bool:
+    """True when every aid total of a month (approved, paid, cancelled) is shown."""
+    return approved.total.shown and paid.total.shown and cancelled.shown
+
+
+def balances_chain(passes: Iterable[tuple[str, bool]]) -> set[str]:
+    """The months whose closing balances may be published: a month whose aid passes the
+    rules, after an unbroken run of such months since the books began.
+
+    With exact donations published, two published closing balances around a hidden
+    month would give that month's aid away (opening + donations - fees - aid = closing),
+    and so would an opening balance after it. Until months merge into publication
+    periods, a month after a hidden one shows no balance.
+    """
+    ok, chain = set(), True
+    for month, passed in sorted(passes):
+        chain = chain and passed
+        if chain:
+            ok.add(month)
+    return ok
+
+
+def _passes_by_month(books: Books, state: BooksState, month: str, who, rules: Rules,
+                     this_month: tuple[bool, bool]) -> tuple[dict[str, bool], dict[str, bool]]:
+    """For each month with postings up to `month`: whether all its aid totals are shown
+    (`aid_passes`), and whether its aid paid total is."""
+    passes, paid_shown = {month: this_month[0]}, {month: this_month[1]}
+    for m in state.months():
+        if m >= month:
+            continue
+        flows = month_flows(books.entries_of(m), state)
+        paid = _aid_table(flows.paid, state, who, rules)
+        passes[m] = aid_passes(_aid_table(flows.approved, state, who, rules), paid,
+                               _single_cell(flows.cancelled, who, rules))
+        paid_shown[m] = paid.total.shown
+    return passes, paid_shown
+
+
+def public_trend(state: BooksState, month: str, paid_shown: dict[str, bool],
+                 shown: set[str]) -> tuple[TrendPoint, ...]:
+    """`trend`, with aid paid only where the month's aid paid total is shown, and cash
+    only in `shown` (`balances_chain`)."""
+    return tuple(TrendPoint(p.month, p.cash if p.month in shown else None, p.donations,
+                            p.aid_paid if paid_shown.get(p.month, True) else None)
+                 for p in trend(state, month))
 
 
 def _donations(flows: Flows, q: Decimal) -> Donations:
@@ -315,7 +378,9 @@ def _aid_table(table: dict[str, dict[str, Decimal]], state: BooksState, who,
     groups = _groups(table, categories, who)
     rows, merged, total = protect(groups, rules, other_label=OTHER, total_label=TOTAL)
     cells = tuple(_cell(r, (acc.aid_account(r.label),), rules) for r in rows)
-    hidden_accounts = tuple(c.accounts[0] for c in cells if not c.shown)
+    # the combined row's accounts: every category not listed, the empty ones too, so the
+    # check that reproduces it does not name which categories had aid
+    hidden_accounts = tuple(c.accounts[0] for c in cells if not (c.shown and c.requests))
     other = _cell(merged, hidden_accounts, rules) if merged is not None else None
     everything = tuple(acc.aid_account(c) for c in categories)
     return AidTable(cells, other, _cell(total, everything, rules))
