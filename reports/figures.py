@@ -207,7 +207,8 @@ class MonthFigures:
     seal: SealInfo
     latest_seal: SealInfo | None   # the newest seal of the chain (may be a later month)
     treasurers: int                # how many: a handle never leaves the fund
-    balances_shown: bool = True    # month-end cash, outstanding, available (`balances_chain`)
+    balances_shown: bool = True    # month-end cash (`balances_chain`); outstanding and
+                                   # available never leave the fund exactly (docs/privacy.md)
 
     @property
     def opening_cash(self) -> Decimal:
@@ -254,10 +255,11 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
     def anyone(code: str) -> Hashable:  # earlier months: a hand entry may have no fact
         return by_code[code].recipient if code in by_code else code
 
-    passes, paid_shown = _passes_by_month(books, state, month, anyone, rules,
-                                          (aid_passes(approved, paid, cancelled),
-                                           paid.total.shown))
-    shown = balances_chain(passes.items())
+    if not _difference_safe(books, state, month, anyone, rules):
+        approved = _suppressed(approved)
+    paid_shown = _paid_shown_by_month(books, state, month, anyone, rules,
+                                      paid.total.shown)
+    shown = balances_chain(paid_shown.items())
     return MonthFigures(
         fund=_fund_title(books), month=month, currency=cur, prepared_on=today,
         month_over=today >= first_day_after(month), rules=rules, per_request=not by_code,
@@ -270,19 +272,18 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
         treasurers=int(treasurers), balances_shown=month in shown)
 
 
-def aid_passes(approved: AidTable, paid: AidTable, cancelled: AidCell) -> bool:
-    """True when every aid total of a month (approved, paid, cancelled) is shown."""
-    return approved.total.shown and paid.total.shown and cancelled.shown
-
-
 def balances_chain(passes: Iterable[tuple[str, bool]]) -> set[str]:
-    """The months whose closing balances may be published: a month whose aid passes the
-    rules, after an unbroken run of such months since the books began.
+    """The months whose closing cash may be published: a month whose aid paid total is
+    shown, after an unbroken run of such months since the books began.
 
     With exact donations published, two published closing balances around a hidden
     month would give that month's aid away (opening + donations - fees - aid = closing),
     and so would an opening balance after it. Until months merge into publication
     periods, a month after a hidden one shows no balance.
+
+    What is approved and not yet paid at a month's end (and so what was available) is
+    never published exactly: it is a stock that may be one person's unpaid remainder,
+    which their next payment would then repeat (the adversarial audit found it).
     """
     ok, chain = set(), True
     for month, passed in sorted(passes):
@@ -292,20 +293,51 @@ def balances_chain(passes: Iterable[tuple[str, bool]]) -> set[str]:
     return ok
 
 
-def _passes_by_month(books: Books, state: BooksState, month: str, who, rules: Rules,
-                     this_month: tuple[bool, bool]) -> tuple[dict[str, bool], dict[str, bool]]:
-    """For each month with postings up to `month`: whether all its aid totals are shown
-    (`aid_passes`), and whether its aid paid total is."""
-    passes, paid_shown = {month: this_month[0]}, {month: this_month[1]}
+def _difference_safe(books: Books, state: BooksState, month: str, who,
+                     rules: Rules) -> bool:
+    """Secondary suppression of the approved table against the paid one.
+
+    Approved − paid − cancelled in a month is the change in what is owed: it falls on the
+    requests with something unpaid at the month's start or end, and on those cancelled
+    in it. When those are 1 to k−1 people, the approved and paid totals together give
+    their amounts away (the adversarial audit found a remainder paid the next month this
+    way), so the approved figures of the month are not shown.
+    """
+    owed: dict[str, Decimal] = {}
     for m in state.months():
-        if m >= month:
-            continue
+        if m > month:
+            break
         flows = month_flows(books.entries_of(m), state)
-        paid = _aid_table(flows.paid, state, who, rules)
-        passes[m] = aid_passes(_aid_table(flows.approved, state, who, rules), paid,
-                               _single_cell(flows.cancelled, who, rules))
-        paid_shown[m] = paid.total.shown
-    return passes, paid_shown
+        touched = {c for c, v in owed.items() if v}
+        for table, sign in ((flows.approved, 1), (flows.paid, -1), (flows.cancelled, -1)):
+            for per in table.values():
+                for code, amount in per.items():
+                    owed[code] = owed.get(code, ZERO) + sign * amount
+        if m == month:
+            touched |= {c for c, v in owed.items() if v}
+            touched |= {c for per in flows.cancelled.values() for c in per}
+            people = {who(c) for c in touched}
+            return not people or len(people) >= rules.k
+    return True
+
+
+def _suppressed(table: AidTable) -> AidTable:
+    """`table` with every figure hidden (secondary suppression)."""
+    def hide(cell: AidCell) -> AidCell:
+        return AidCell(cell.label, cell.accounts, None, None, None, None, HIDDEN)
+    return AidTable(tuple(hide(c) for c in table.rows),
+                    hide(table.other) if table.other else None, hide(table.total))
+
+
+def _paid_shown_by_month(books: Books, state: BooksState, month: str, who, rules: Rules,
+                         this_month: bool) -> dict[str, bool]:
+    """For each month with postings up to `month`: whether its aid paid total is shown."""
+    out = {month: this_month}
+    for m in state.months():
+        if m < month:
+            flows = month_flows(books.entries_of(m), state)
+            out[m] = _aid_table(flows.paid, state, who, rules).total.shown
+    return out
 
 
 def public_trend(state: BooksState, month: str, paid_shown: dict[str, bool],

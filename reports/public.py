@@ -6,9 +6,10 @@ Two kinds of figure leave the fund (docs/privacy.md, "What the community sees"):
   at the end of the previous day, so it changes at most once a day and one approval
   moves it by at most one band. Nothing else is live: no cash, no outstanding, no aid.
 - **Published**: exact figures of a sealed month whose report is published. Aid goes
-  through `reports.privacy.protect`; the month-end balances (cash, outstanding,
-  available) are shown only when `Disclosure` allows them, because opening cash +
-  donations − fees − aid = closing cash would give a hidden month's aid away.
+  through `reports.privacy.protect`; the month-end cash is shown only when
+  `Disclosure` allows it, because opening cash + donations − fees − aid = closing cash
+  would give a hidden month's aid away; what is approved and unpaid at a month's end
+  (and so what was available) never, exactly: it may be one person's remainder.
 
 Signed-in treasurers and admins see everything (`full_month`); the public and members see
 `public_month`. A new public figure is added here once, and every reader shows it.
@@ -22,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Iterable
 
 from ledger import accounts as acc
-from reports.figures import TrendPoint, trend
+from reports.figures import TrendPoint, balances_chain, trend
 
 if TYPE_CHECKING:
     from ledger.state import BooksState
@@ -108,34 +109,23 @@ def live(state: BooksState, today: dt.date, unit: Decimal) -> Live:
 # --- what may be shown of a published month ----------------------------------------------
 
 
-def aid_passes(figures: MonthFigures) -> bool:
-    """True when every aid total of the month (approved, paid, cancelled) is shown."""
-    return (figures.aid_approved.total.shown and figures.aid_paid.total.shown
-            and figures.cancelled.shown)
+def paid_shown(figures: MonthFigures) -> bool:
+    """True when the month's aid paid total is shown (`reports.figures.balances_chain`)."""
+    return figures.aid_paid.total.shown
 
 
 @dataclass(frozen=True)
 class Disclosure:
-    """Which month-end balances may be published.
-
-    A month's closing cash, outstanding and available appear only when the month's aid
-    passes the rules *and* so did every month before it since the books began: with
-    exact donations published, two published closing balances around a hidden month
-    would give that month's aid (opening + donations − fees − aid = closing). Until
-    months merge into publication periods, a month after a hidden one shows none.
-    """
+    """Which months' closing cash may be published (`reports.figures.balances_chain`,
+    over the published months): what is approved and unpaid, and so what was
+    available, at a month's end is never published exactly."""
 
     balances: frozenset[str]
 
     @classmethod
     def of(cls, months: Iterable[tuple[str, bool]]) -> Disclosure:
         """From (month, aid passes) for every month since the books began, in order."""
-        ok, chain = set(), True
-        for month, passes in sorted(months):
-            chain = chain and passes
-            if chain:
-                ok.add(month)
-        return cls(frozenset(ok))
+        return cls(frozenset(balances_chain(months)))
 
 
 def _cell(cell: AidCell | None, k: int) -> dict | None:
@@ -190,7 +180,7 @@ def public_month(month: str, figures: MonthFigures | None, disclosure: Disclosur
     if month in disclosure.balances:
         out.update(cash={"opening": _money(figures.opening_cash),
                          "closing": _money(figures.closing_cash)},
-                   outstanding=_money(figures.outstanding), available=_money(figures.available))
+                   )
     return out
 
 
@@ -201,7 +191,8 @@ def full_month(figures: MonthFigures, live_now: Live, privacy: dict,
     out = public_month(figures.month, figures, Disclosure(frozenset({figures.month})),
                        live_now, privacy)
     k = figures.rules.k
-    out.update(exact=True, published=published,
+    out.update(exact=True, published=published, outstanding=_money(figures.outstanding),
+               available=_money(figures.available),
                sealed=figures.seal.sealed, seal_hash=figures.seal.seal_hash or None,
                aid_approved=_table(figures.aid_approved, k, every_row=True),
                aid_paid=_table(figures.aid_paid, k, every_row=True),
@@ -246,6 +237,6 @@ def full_trend(state: BooksState, month: str) -> tuple[TrendRow, ...]:
                  for p in trend(state, month))
 
 
-__all__ = ["Band", "Disclosure", "Live", "TrendPoint", "TrendRow", "aid_passes", "listed",
+__all__ = ["Band", "Disclosure", "Live", "TrendPoint", "TrendRow", "listed", "paid_shown",
            "available_at_end_of", "band", "band_unit", "full_month", "full_trend", "live",
            "public_month", "public_trend"]

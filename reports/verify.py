@@ -134,11 +134,7 @@ def checks(fig: MonthFigures) -> tuple[Check, ...]:
                                f"account ~ '^Expenses:Aid:' AND number < 0 AND {in_month}"),
                          note=ROUNDED))
     out += [] if not fig.balances_shown else [
-        Check(N_("Approved and not yet paid at the end of the month."),
-              query(f"SELECT -sum(number) AS outstanding WHERE account = '{APPROVED}' "
-                    f"AND date < {end}"),
-              ((plain(fig.outstanding),),) if fig.outstanding else ()),
-        Check(N_("Cash at the end of the month (available = cash - outstanding)."),
+        Check(N_("Cash at the end of the month, all accounts together."),
               query(f"SELECT sum(number) AS cash WHERE account ~ '^Assets:Fund:' "
                     f"AND date < {end}"),
               ((plain(fig.closing_cash),),) if fig.closing_cash else ()),

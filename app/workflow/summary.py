@@ -134,7 +134,7 @@ def _public_inputs(now: dt.date) -> tuple[dict[str, MonthFigures], public.Disclo
     if not shown:
         return {}, public.Disclosure(frozenset())
     months = [m for m in state.months() if m <= shown[-1]]
-    passes = [(m, m in sealed and public.aid_passes(_sealed_figures(m))) for m in months]
+    passes = [(m, m in sealed and public.paid_shown(_sealed_figures(m))) for m in months]
     return {m: _sealed_figures(m) for m in shown}, public.Disclosure.of(passes)
 
 

@@ -214,17 +214,16 @@ def test_every_figure_in_the_pdf_equals_beanquery(fund, q, month, with_facts):
         assert line(held, CASH_LABEL[account]) == f"— — {status}"
     summary = text.split("Money held")[0]
     available = money(exp["cash"] - exp["outstanding"])
+    # what is approved and unpaid at the month's end, and so what was available, is never
+    # printed: it can be one person's remainder
+    assert not lines(pages, "Approved and not yet paid at the end of the month")
+    assert money(exp["outstanding"]) not in text and available not in text
     if fig.balances_shown:
         assert line(held, "All cash") == f"{money(exp['cash_open'])} {money(exp['cash'])}"
-        assert line(pages, "Approved and not yet paid at the end of the month") == money(
-            exp["outstanding"])
-        assert line(pages, "Available to promise (cash less what is approved and "
-                           "unpaid)") == available
-        assert money(exp["cash"]) in summary and available in summary
+        assert money(exp["cash"]) in summary
     else:  # a hidden month's aid would follow from its balances and the donations
         assert line(held, "All cash") == "— —"
-        assert not lines(pages, "Approved and not yet paid at the end of the month")
-        assert money(exp["cash"]) not in text and available not in text
+        assert money(exp["cash"]) not in text
         assert "Balances are not shown for this month" in " ".join(text.split())
 
     for kind, (n, total) in exp["kinds"].items():
@@ -238,7 +237,10 @@ def test_every_figure_in_the_pdf_equals_beanquery(fund, q, month, with_facts):
 
     approved_part = text.split("Aid approved this month")[1].split("Aid paid this month")[0]
     paid_part = text.split("Aid paid this month")[1].split("Approvals cancelled")[0]
-    check_aid([approved_part], *exp["approved"])
+    if fig.aid_approved.total.shown:
+        check_aid([approved_part], *exp["approved"])
+    else:  # suppressed against the paid table (reports.figures._difference_safe)
+        assert line([approved_part], "All aid").startswith("not shown")
     check_aid([paid_part], *exp["paid"])
     header = "Recipients" if with_facts else "Requests"
     assert line([approved_part], "Category").startswith(header)
