@@ -109,11 +109,6 @@ def live(state: BooksState, today: dt.date, unit: Decimal) -> Live:
 # --- what may be shown of a published month ----------------------------------------------
 
 
-def paid_shown(figures: MonthFigures) -> bool:
-    """True when the month's aid paid total is shown (`reports.figures.balances_chain`)."""
-    return figures.aid_paid.total.shown
-
-
 @dataclass(frozen=True)
 class Disclosure:
     """Which months' closing cash may be published (`reports.figures.balances_chain`,
@@ -237,6 +232,6 @@ def full_trend(state: BooksState, month: str) -> tuple[TrendRow, ...]:
                  for p in trend(state, month))
 
 
-__all__ = ["Band", "Disclosure", "Live", "TrendPoint", "TrendRow", "listed", "paid_shown",
+__all__ = ["Band", "Disclosure", "Live", "TrendPoint", "TrendRow", "listed",
            "available_at_end_of", "band", "band_unit", "full_month", "full_trend", "live",
            "public_month", "public_trend"]

@@ -127,15 +127,14 @@ def _sealed_figures(month: str) -> MonthFigures:
 
 
 def _public_inputs(now: dt.date) -> tuple[dict[str, MonthFigures], public.Disclosure]:
-    """The published months' figures, and which month-end balances may be shown."""
+    """The published months' figures, and which months' closing cash may be shown (each
+    month's figures know: `reports.figures.balances_chain`)."""
     state = books().state
     sealed = {s.month for s in state.seals}
     shown = sorted(published_months() & sealed)
-    if not shown:
-        return {}, public.Disclosure(frozenset())
-    months = [m for m in state.months() if m <= shown[-1]]
-    passes = [(m, m in sealed and public.paid_shown(_sealed_figures(m))) for m in months]
-    return {m: _sealed_figures(m) for m in shown}, public.Disclosure.of(passes)
+    figures = {m: _sealed_figures(m) for m in shown}
+    return figures, public.Disclosure(frozenset(m for m, f in figures.items()
+                                                if f.balances_shown))
 
 
 def _last_months(n: int, month: str) -> list[str]:
