@@ -15,7 +15,8 @@
 - Cross-site form posts are refused from the browser's own `Sec-Fetch-Site`/`Origin`
   headers. This replaces Flask-WTF's HTTPS Referer check, which cannot work with
   `Referrer-Policy: no-referrer` (the browser sends no Referer, so every form would fail).
-  The CSRF token is still required on every form.
+  The CSRF token is still required on every form but the language switch (its form is
+  on the cacheable public page, which holds nothing personal: app.web.forms.LanguageForm).
 """
 
 from __future__ import annotations

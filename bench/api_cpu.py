@@ -11,7 +11,8 @@ then rounds of: a member submits a request, a treasurer records a donation, appr
 request and pays it, every POST with its own `Idempotency-Key`, through the Flask test
 client. Each call is timed with `time.process_time` (this process's CPU, system time
 included: the database's own CPU is not). The first rounds warm up and are not counted.
-Then the month's summary is read N times with its answer kept.
+Then the month's summary and the transparency page are each read N times with their
+answers kept.
 """
 
 from __future__ import annotations
@@ -139,11 +140,22 @@ def run(args, tokens: dict[str, str], database: str) -> int:
     if response.status_code != 200:
         raise RuntimeError(f"summary: {response.status_code}")
 
+    client.get("/")  # rendered once, then kept
+    before = statements[0]
+    start = time.process_time()
+    for _ in range(args.reads):
+        page = client.get("/")
+    page_ms = (time.process_time() - start) / args.reads * 1000
+    page_sql = (statements[0] - before) / args.reads
+    if page.status_code != 200:
+        raise RuntimeError(f"page: {page.status_code}")
+
     print(f"CPU per API call, in process ({database}; {args.rounds} rounds after "
           f"{args.warmup} warm-up; Flask test client, no HTTP)")
     print(f"{'call':34s} {'mean ms':>8s} {'p50 ms':>8s} {'SQL':>5s}")
     print(f"{'GET /api/v1/summary (answer kept)':34s} {read_ms:8.2f} {'':>8s} "
           f"{read_sql:5.1f}")
+    print(f"{'GET / (answer kept)':34s} {page_ms:8.2f} {'':>8s} {page_sql:5.1f}")
     paths = {"submit": "POST /requests", "donation": "POST /donations",
              "approve": "POST /requests/<code>/approve",
              "pay": "POST /requests/<code>/payments",

@@ -201,11 +201,14 @@ class Client:
         """Nothing stays open between requests."""
 
     def request(self, method: str, path: str, body: dict | None = None, *,
-                key: str | None = None, parse: bool = True) -> tuple[int, dict, object, float]:
+                key: str | None = None, parse: bool = True,
+                headers: dict[str, str] | None = None) -> tuple[int, dict, object, float]:
         """(status, headers, parsed JSON or text, milliseconds). A POST gets a fresh
         Idempotency-Key unless `key` is given; a connection reset before the answer is
-        retried once (safe: same key). `parse=False` leaves the body as bytes."""
+        retried once (safe: same key). `parse=False` leaves the body as bytes; `headers`
+        are sent as well (an If-None-Match)."""
         head = f"{method} {path} HTTP/1.1\r\n{self._head}"
+        head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         payload = b""
         if method == "POST":
             payload = json.dumps(body or {}).encode()
@@ -250,9 +253,9 @@ class Client:
             raise IncompleteAnswer(raw[:80])
         return raw
 
-    def get(self, path: str, *, parse: bool = True):
+    def get(self, path: str, *, parse: bool = True, headers: dict[str, str] | None = None):
         """GET `path`."""
-        return self.request("GET", path, parse=parse)
+        return self.request("GET", path, parse=parse, headers=headers)
 
     def post(self, path: str, body: dict | None = None, *, key: str | None = None):
         """POST `body` as JSON to `path` with an Idempotency-Key."""

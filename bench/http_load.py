@@ -48,8 +48,9 @@ from bench.harness import (Client, Gunicorn, books_ids, carebooks, cpu_times,  #
                            fund_env, month_file_errors)
 
 MONEY = ("approve", "pay", "donation")
-KINDS = ("summary", "page", "submit", *MONEY, "replay")
+KINDS = ("summary", "page", "page 304", "submit", *MONEY, "replay")
 TARGET_READS, TARGET_WRITES = 500.0, 50.0
+TARGET_PAGE = 2000.0   # a link shared widely: `/` read by strangers, with money moving
 PASSWORD = "bench horse battery staple"
 BANK = "Assets:Fund:Bank"
 
@@ -132,16 +133,27 @@ def donation_body(amount: str) -> dict:
 # --- the load ----------------------------------------------------------------------------
 
 
-def reader(port: int, path: str, kind: str, tally: Tally, stop: threading.Event) -> None:
+def reader(port: int, path: str, kind: str, tally: Tally, stop: threading.Event,
+           revalidate: int = 0) -> None:
+    """Read `path` as a stranger; with `revalidate` N, every Nth read sends the ETag of
+    the last answer in If-None-Match and must get `304 Not Modified` ("<kind> 304"):
+    a visitor coming back, or a cache in between asking whether its copy still holds."""
     client = Client(port)
+    etag, n = None, 0
     while not stop.is_set():
+        n += 1
+        conditional = bool(revalidate and etag and n % revalidate == 0)
         try:
-            status, _, data, ms = client.get(path, parse=False)  # only its status counts
+            status, headers, data, ms = client.get(  # only its status counts
+                path, parse=False, headers={"If-None-Match": etag} if conditional else None)
         except OSError as exc:
             tally.error(kind, repr(exc))
             continue
-        if status == 200:
+        if status == 200 and not conditional:
             tally.ok(kind, ms)
+            etag = headers.get("etag", etag)
+        elif status == 304 and conditional:
+            tally.ok(f"{kind} 304", ms)
         else:
             tally.error(kind, f"{status} {data.decode('utf-8', 'replace')[:300]}")
     tally.reconnects += client.reconnects
@@ -227,7 +239,8 @@ def drive(port: int, tokens: dict[str, list[str]], args) -> tuple[Tally, float]:
     threads = [threading.Thread(target=reader, args=(port, f"/api/v1/summary?month={month}",
                                                      "summary", tally, stop))
                for _ in range(args.readers)]
-    threads += [threading.Thread(target=reader, args=(port, "/", "page", tally, stop))
+    threads += [threading.Thread(target=reader, args=(port, "/", "page", tally, stop,
+                                                      args.revalidate))
                 for _ in range(args.page_readers)]
     threads += [threading.Thread(target=member, args=(port, tokens["member"][i % len(
         tokens["member"])], queue, tally, stop, args.member_pause)) for i in range(args.members)]
@@ -310,7 +323,7 @@ def run(args, worker_class: str, threads: int) -> dict:
     expected = set(acked) | setup_ids
     return {
         "worker_class": worker_class, "threads": threads, "elapsed": elapsed, "tally": tally,
-        "workers": args.workers, "loadavg": loadavg,
+        "workers": args.workers, "loadavg": loadavg, "page_readers": args.page_readers,
         "database": ("SQLite" if args.sqlite else "PostgreSQL over its Unix socket"
                      if "host=/" in args.database_url or "host=%2F" in args.database_url
                      else "PostgreSQL over TCP"),
@@ -353,6 +366,7 @@ def table(r: dict) -> None:
 def verdict(r: dict) -> bool:
     tally, secs = r["tally"], r["elapsed"]
     reads = len(tally.ms.get("summary", [])) / secs
+    pages = (len(tally.ms.get("page", [])) + len(tally.ms.get("page 304", []))) / secs
     writes = sum(len(tally.ms.get(k, [])) for k in MONEY) / secs
     errors = sum(tally.errors.values())
     for kind, sample in sorted(tally.samples.items()):
@@ -382,7 +396,12 @@ def verdict(r: dict) -> bool:
     for err in r["load_errors"][:5]:
         print(f"  beancount: {err}")
     checks = [
+        (f"page reads (200 and 304) >= {TARGET_PAGE:.0f}/s", pages >= TARGET_PAGE,
+         f"{pages:.1f}/s"),
+    ] if r["page_readers"] else [
         (f"summary reads >= {TARGET_READS:.0f}/s", reads >= TARGET_READS, f"{reads:.1f}/s"),
+    ]
+    checks += [
         (f"money writes >= {TARGET_WRITES:.0f}/s", writes >= TARGET_WRITES, f"{writes:.1f}/s"),
         ("0 errors", errors == 0, f"{errors}"),
         ("carebooks check passes", r["check"].returncode == 0,
@@ -408,6 +427,11 @@ def main() -> int:
                         help="run sync, then gthread (--seconds each, default 10)")
     parser.add_argument("--readers", type=int, default=6, help="summary connections")
     parser.add_argument("--page-readers", type=int, default=0, help="`/` page connections")
+    parser.add_argument("--viral", action="store_true",
+                        help="a link shared widely: 6 `/` page readers, 1 summary reader "
+                             "(unless given), every 4th page read conditional")
+    parser.add_argument("--revalidate", type=int, default=4,
+                        help="every Nth page read sends If-None-Match (0: never)")
     parser.add_argument("--members", type=int, default=2, help="member connections")
     parser.add_argument("--member-people", type=int, default=4, help="members in the fund")
     # 50 ms: the members ask about as often as the treasurers decide (~25 a second here);
@@ -426,6 +450,10 @@ def main() -> int:
     parser.add_argument("--database-name", default="carebooks_bench")
     parser.add_argument("--keep", action="store_true", help="keep the folder and database")
     args = parser.parse_args()
+    if args.viral:
+        args.page_readers = args.page_readers or 6
+        if "--readers" not in sys.argv:
+            args.readers = 1
     total = args.readers + args.page_readers + args.members + args.treasurers
     if total > 64:
         parser.error("at most 64 connections")

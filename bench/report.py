@@ -102,7 +102,7 @@ def main() -> int:
     month = stamp["sealed_through"]
     facts = facts_for(books, month)
     today = dt.date.fromisoformat(stamp["open_months"][-1] + "-15")
-    treasurers = ("@treasurer-ana", "@ben_t")
+    treasurers = 2
 
     def report() -> tuple[dict[str, float], str, bytes]:
         times = {}

@@ -68,7 +68,8 @@ class BooksState:
         self.other_currencies: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
         self.monthly: dict[str, dict[str, Decimal]] = defaultdict(dict)
         self.links: dict[str, dict[str, Decimal]] = defaultdict(dict)
-        # cash accounts only: month -> day -> change, to check a balance on any day
+        # cash accounts and Liabilities:Aid:Approved: month -> day -> change, to check a
+        # balance on any day and to know what was available at the end of a day
         self.daily: dict[str, dict[str, dict[dt.date, Decimal]]] = defaultdict(dict)
         # transactions that do not stand in their own month's file: (file, line, month)
         self.misplaced: list[tuple[str, int, str]] = []
@@ -115,7 +116,7 @@ class BooksState:
             self.balances[account] += units.number
             per_month = self.monthly[account]
             per_month[month] = per_month.get(month, ZERO) + units.number
-            if acc.is_cash(account):
+            if acc.is_cash(account) or account == acc.APPROVED:
                 days = self.daily[account].setdefault(month, {})
                 days[date] = days.get(date, ZERO) + units.number
             for link in links:
@@ -174,6 +175,13 @@ class BooksState:
                     running += days[d]
                     lowest = min(lowest, running)
         return lowest
+
+    def balance_at_end_of_day(self, account: str, day: dt.date) -> Decimal:
+        """Balance of a cash account (or Liabilities:Aid:Approved) after `day`."""
+        month = month_of(day)
+        running = sum((v for m, v in self.monthly.get(account, {}).items() if m < month), ZERO)
+        days = self.daily.get(account, {}).get(month, {})
+        return running + sum((v for d, v in days.items() if d <= day), ZERO)
 
     def balance_at_end_of(self, account: str, month: str) -> Decimal:
         """Balance of `account` after the last day of `month`."""

@@ -156,12 +156,16 @@ class Timing:
 
 @dataclass(frozen=True)
 class TrendPoint:
-    """One month of the 12-month trend: cash at its end, donations less refunds, aid paid."""
+    """One month of the 12-month trend: cash at its end, donations less refunds, aid paid.
+
+    In a report, `aid_paid` is None for a month whose aid total is hidden and `cash` for a
+    month whose balances are not disclosed (`public_trend`); the exact `trend` fills both.
+    """
 
     month: str
-    cash: Decimal
+    cash: Decimal | None
     donations: Decimal
-    aid_paid: Decimal
+    aid_paid: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -203,8 +207,10 @@ class MonthFigures:
     trend: tuple[TrendPoint, ...]
     seal: SealInfo
     latest_seal: SealInfo | None   # the newest seal of the chain (may be a later month)
-    treasurers: tuple[str, ...]
+    treasurers: int                # how many: a handle never leaves the fund
     attested: int = 0              # auditors whose `carebooks audit` of the month passed
+    balances_shown: bool = True    # month-end cash (`balances_chain`); outstanding and
+                                   # available never leave the fund exactly (docs/privacy.md)
 
     @property
     def opening_cash(self) -> Decimal:
@@ -221,9 +227,13 @@ class MonthFigures:
 
 
 def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = (),
-                  rules: Rules = Rules(), treasurers: Iterable[str] = (),
+                  rules: Rules = Rules(), treasurers: int = 0,
                   today: dt.date | None = None) -> MonthFigures:
-    """The figures of `month` ("YYYY-MM") from `books`, under the privacy `rules`."""
+    """The figures of `month` ("YYYY-MM") from `books`, under the privacy `rules`.
+
+    What a reader could combine is protected here, once for every document: the trend
+    shows a month's aid only where that month's aid total is shown, and cash (in the
+    trend and as the month's balances) only along `balances_chain`."""
     today = today or dt.date.today()
     entries = books.entries_of(month)   # validates `month`
     state = books.state
@@ -244,6 +254,14 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
     q = quantum(cur)
     outstanding = -state.balance_at_end_of(acc.APPROVED, month)
     closing = sum((a.closing for a in accounts), ZERO)
+    def anyone(code: str) -> Hashable:  # earlier months: a hand entry may have no fact
+        return by_code[code].recipient if code in by_code else code
+
+    if not _difference_safe(books, state, month, anyone, rules):
+        approved = _suppressed(approved)
+    paid_shown = _paid_shown_by_month(books, state, month, anyone, rules,
+                                      paid.total.shown)
+    shown = balances_chain(paid_shown.items())
     return MonthFigures(
         fund=_fund_title(books), month=month, currency=cur, prepared_on=today,
         month_over=today >= first_day_after(month), rules=rules, per_request=not by_code,
@@ -251,9 +269,86 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
         aid_paid=paid, cancelled=cancelled, outstanding=outstanding.quantize(q),
         available=(closing - outstanding).quantize(q),
         timing=_timing(facts, month, rules) if by_code else None,
-        trend=_trend(state, month), seal=seal,
+        trend=public_trend(state, month, paid_shown, shown), seal=seal,
         latest_seal=_as_info(state.last_seal) if state.last_seal else None,
-        treasurers=tuple(treasurers))
+        treasurers=int(treasurers), balances_shown=month in shown)
+
+
+def balances_chain(passes: Iterable[tuple[str, bool]]) -> set[str]:
+    """The months whose closing cash may be published: a month whose aid paid total is
+    shown, after an unbroken run of such months since the books began.
+
+    With exact donations published, two published closing balances around a hidden
+    month would give that month's aid away (opening + donations - fees - aid = closing),
+    and so would an opening balance after it. Until months merge into publication
+    periods, a month after a hidden one shows no balance.
+
+    What is approved and not yet paid at a month's end (and so what was available) is
+    never published exactly: it is a stock that may be one person's unpaid remainder,
+    which their next payment would then repeat (the adversarial audit found it).
+    """
+    ok, chain = set(), True
+    for month, passed in sorted(passes):
+        chain = chain and passed
+        if chain:
+            ok.add(month)
+    return ok
+
+
+def _difference_safe(books: Books, state: BooksState, month: str, who,
+                     rules: Rules) -> bool:
+    """Secondary suppression of the approved table against the paid one.
+
+    Approved − paid − cancelled in a month is the change in what is owed: it falls on the
+    requests with something unpaid at the month's start or end, and on those cancelled
+    in it. When those are 1 to k−1 people, the approved and paid totals together give
+    their amounts away (the adversarial audit found a remainder paid the next month this
+    way), so the approved figures of the month are not shown.
+    """
+    owed: dict[str, Decimal] = {}
+    for m in state.months():
+        if m > month:
+            break
+        flows = month_flows(books.entries_of(m), state)
+        touched = {c for c, v in owed.items() if v}
+        for table, sign in ((flows.approved, 1), (flows.paid, -1), (flows.cancelled, -1)):
+            for per in table.values():
+                for code, amount in per.items():
+                    owed[code] = owed.get(code, ZERO) + sign * amount
+        if m == month:
+            touched |= {c for c, v in owed.items() if v}
+            touched |= {c for per in flows.cancelled.values() for c in per}
+            people = {who(c) for c in touched}
+            return not people or len(people) >= rules.k
+    return True
+
+
+def _suppressed(table: AidTable) -> AidTable:
+    """`table` with every figure hidden (secondary suppression)."""
+    def hide(cell: AidCell) -> AidCell:
+        return AidCell(cell.label, cell.accounts, None, None, None, None, HIDDEN)
+    return AidTable(tuple(hide(c) for c in table.rows),
+                    hide(table.other) if table.other else None, hide(table.total))
+
+
+def _paid_shown_by_month(books: Books, state: BooksState, month: str, who, rules: Rules,
+                         this_month: bool) -> dict[str, bool]:
+    """For each month with postings up to `month`: whether its aid paid total is shown."""
+    out = {month: this_month}
+    for m in state.months():
+        if m < month:
+            flows = month_flows(books.entries_of(m), state)
+            out[m] = _aid_table(flows.paid, state, who, rules).total.shown
+    return out
+
+
+def public_trend(state: BooksState, month: str, paid_shown: dict[str, bool],
+                 shown: set[str]) -> tuple[TrendPoint, ...]:
+    """`trend`, with aid paid only where the month's aid paid total is shown, and cash
+    only in `shown` (`balances_chain`)."""
+    return tuple(TrendPoint(p.month, p.cash if p.month in shown else None, p.donations,
+                            p.aid_paid if paid_shown.get(p.month, True) else None)
+                 for p in trend(state, month))
 
 
 def _donations(flows: Flows, q: Decimal) -> Donations:
@@ -317,7 +412,9 @@ def _aid_table(table: dict[str, dict[str, Decimal]], state: BooksState, who,
     groups = _groups(table, categories, who)
     rows, merged, total = protect(groups, rules, other_label=OTHER, total_label=TOTAL)
     cells = tuple(_cell(r, (acc.aid_account(r.label),), rules) for r in rows)
-    hidden_accounts = tuple(c.accounts[0] for c in cells if not c.shown)
+    # the combined row's accounts: every category not listed, the empty ones too, so the
+    # check that reproduces it does not name which categories had aid
+    hidden_accounts = tuple(c.accounts[0] for c in cells if not (c.shown and c.requests))
     other = _cell(merged, hidden_accounts, rules) if merged is not None else None
     everything = tuple(acc.aid_account(c) for c in categories)
     return AidTable(cells, other, _cell(total, everything, rules))
@@ -394,7 +491,7 @@ def _seal_info(state: BooksState, month: str) -> SealInfo:
     return _as_info(seal) if seal else SealInfo(month, False)
 
 
-def _trend(state: BooksState, month: str) -> tuple[TrendPoint, ...]:
+def trend(state: BooksState, month: str) -> tuple[TrendPoint, ...]:
     """Up to 12 months ending with `month`, from the books' monthly totals (no parsing).
 
     Aid paid in a month is the change of Liabilities:Aid:Approved plus the net change of

@@ -39,6 +39,7 @@ TRANSLATIONS = HERE / "translations"
 LANGUAGES = {"en": "en", "es": "es"}          # report language -> Babel locale
 PAPERS = {"a4": "A4", "letter": "letter"}    # paper -> CSS page size
 PDF_VARIANT = "pdf/ua-1"                     # tagged PDF, title shown, language set
+ZERO = Decimal(0)
 
 
 @lru_cache(maxsize=None)
@@ -137,15 +138,23 @@ def _trend_chart(figures: MonthFigures) -> dict | None:
     width, left, right = 640.0, 58.0, 8.0
     inner = width - left - right
     slots = max(TREND_MONTHS, len(figures.trend))
-    cash = chart.panel([[p.cash for p in figures.trend]], left=left, width=inner, top=22,
-                       height=120, slots=slots)
-    flows = chart.panel([[p.donations for p in figures.trend],
-                         [p.aid_paid for p in figures.trend]], left=left, width=inner,
-                        top=200, height=120, slots=slots)
+    # a figure the report does not show (None) is drawn as no bar; the table says why.
+    # With no month's cash shown, the cash panel is left out (`skip` 1: the template's
+    # titles and colours start at the second panel's).
+    any_cash = any(p.cash is not None for p in figures.trend)
+    top = 22.0
+    panels = []
+    if any_cash:
+        panels.append(chart.panel([[p.cash or ZERO for p in figures.trend]], left=left,
+                                  width=inner, top=top, height=120, slots=slots))
+        top += 178
+    panels.append(chart.panel([[p.donations for p in figures.trend],
+                               [p.aid_paid or ZERO for p in figures.trend]], left=left,
+                              width=inner, top=top, height=120, slots=slots))
     slot = inner / slots
     labels = [(left + slot * (i + 0.5), p.month) for i, p in enumerate(figures.trend)]
-    return {"width": width, "height": 360.0, "left": left, "right": width - right,
-            "panels": [cash, flows], "labels": labels}
+    return {"width": width, "height": top + 160, "left": left, "right": width - right,
+            "panels": panels, "labels": labels, "skip": 0 if any_cash else 1}
 
 
 def render_html(figures: MonthFigures, *, lang: str = "en", paper: str = "a4") -> str:

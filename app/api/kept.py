@@ -1,19 +1,22 @@
-"""The community's read of the public summary, answered without Flask's request machinery
-while its answer is kept.
+"""Strangers' reads of the public summary and of the transparency page, answered without
+Flask's request machinery while their answer is kept.
 
-`GET /api/v1/summary` is what the transparency page and anyone checking the fund poll;
-under load it is most of the requests. Its answer is already kept per month for the
-books' current state (app.workflow.summary), so the time of a read went on Flask around
-it: a request context, the session, the rate limiter, the security headers, the response
-object — about as much CPU again as the read itself (docs/performance.md).
+`GET /api/v1/summary` and `GET /` are what a link shared widely brings: under load they
+are most of the requests. Their public answers are kept per process until the day, a
+seal, a published report or the privacy policy changes (app.workflow.summary), so the
+time of a read went on Flask around it: a request context, the session, the rate
+limiter, the security headers, the response object — about as much CPU again as the
+read itself (docs/performance.md).
 
 `KeptSummary` wraps the app's WSGI callable. A read it can answer is one a stranger
-sends: `GET`, no cookie, no token, and a query that is empty or exactly `month=YYYY-MM`.
-It answers with the summary's kept JSON and the headers Flask itself sent the last time
-it answered such a read (over the same scheme), so every header — the security
-headers, Content-Type, Vary — is Flask's own. Anything else, and any read it cannot
-answer that way (no headers seen yet, a month refused, the books unreadable), goes to
-Flask as before, which then answers, or refuses, in its usual words.
+sends: `GET`, no cookie, no token, and for the summary a query that is empty or exactly
+`month=YYYY-MM`, for the page no query at all. It answers with the kept body, its
+`ETag` and `Cache-Control` (or `304 Not Modified` to an `If-None-Match` that names it),
+and the other headers Flask itself sent the last time it answered such a read (over the
+same scheme), so every security header, Content-Type and Vary is Flask's own. Anything
+else, and any read it cannot answer that way (no headers seen yet, a month refused, the
+page not rendered yet in that language, the books unreadable), goes to Flask as before,
+which then answers, or refuses, in its usual words.
 """
 
 from __future__ import annotations
@@ -22,49 +25,72 @@ import re
 from collections.abc import Callable, Iterable
 
 from flask import Flask
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
+from app.i18n import DEFAULT, LANGUAGES
+from app.web.cache import headers as caching, not_modified
 from app.workflow import summary
 
 PATH = "/api/v1/summary"
+PAGE = "/"
 _QUERY = re.compile(r"(?:month=(\d{4}-\d{2}))?")
 # Headers Flask's answer must not carry for it to be answered to anyone else.
-_PERSONAL = {"set-cookie", "cache-control", "www-authenticate"}
+_PERSONAL = {"set-cookie", "www-authenticate"}
+# Headers that belong to one answer, not to every answer of the kind.
+_OWN = {"content-length", "etag", "cache-control"}
+
+
+def _lang(environ: dict) -> str:
+    """The language Flask would choose for a stranger (app.i18n.select_locale)."""
+    header = environ.get("HTTP_ACCEPT_LANGUAGE")
+    if not header:
+        return DEFAULT
+    return parse_accept_header(header, LanguageAccept).best_match(list(LANGUAGES)) or DEFAULT
 
 
 class KeptSummary:
-    """WSGI middleware: strangers' summary reads from the kept answer (module doc)."""
+    """WSGI middleware: strangers' summary and page reads from the kept answer."""
 
     def __init__(self, app: Flask, inner: Callable) -> None:
         self.app = app
         self.inner = inner
-        # (scheme, forwarded scheme) -> the headers of Flask's last 200 answer to a
+        # (path, scheme, forwarded scheme) -> the headers of Flask's last 200 answer to a
         # stranger (HSTS is sent on HTTPS only; nothing else in them depends on the read)
         self.headers: dict[tuple, list[tuple[str, str]]] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         get = environ.get
-        if (get("PATH_INFO") != PATH or get("REQUEST_METHOD") != "GET"
+        path = get("PATH_INFO")
+        if (path not in (PATH, PAGE) or get("REQUEST_METHOD") != "GET"
                 or "HTTP_COOKIE" in environ or "HTTP_AUTHORIZATION" in environ):
             return self.inner(environ, start_response)
         query = get("QUERY_STRING", "")
-        found = _QUERY.fullmatch(query)
-        if found is None:
+        found = _QUERY.fullmatch(query) if path == PATH else None
+        if (found is None) if path == PATH else query:
             return self.inner(environ, start_response)
-        slot = (get("wsgi.url_scheme"), get("HTTP_X_FORWARDED_PROTO"))
+        slot = (path, get("wsgi.url_scheme"), get("HTTP_X_FORWARDED_PROTO"))
         headers = self.headers.get(slot)
         if headers is not None:
-            body = self._kept(found[1])
-            if body is not None:
-                start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
-                return [body]
+            answer = self._kept(path, found[1] if found else None, environ)
+            if answer is not None:
+                if not_modified(answer, get("HTTP_IF_NONE_MATCH")):
+                    start_response("304 Not Modified", [*headers, *caching(answer)])
+                    return [b""]
+                start_response("200 OK", [*headers, *caching(answer),
+                                          ("Content-Length", str(len(answer.body)))])
+                return [answer.body]
         return self.inner(environ, self._keeping(slot, start_response))
 
-    def _kept(self, month: str | None) -> bytes | None:
-        """The summary's JSON, worked out if the books changed; None if Flask should
-        answer (a month refused, the books or the database unreadable: it says why)."""
+    def _kept(self, path: str, month: str | None, environ: dict) -> summary.Answer | None:
+        """The kept answer, worked out if it is stale (the summary only); None if Flask
+        should answer (a month refused, the books or the database unreadable: it says why;
+        the page not rendered yet in this language)."""
         try:
             with self.app.app_context():
-                return summary.summary_json(month)
+                if path == PATH:
+                    return summary.public_answer(month)
+                return summary.kept_page(_lang(environ))
         except Exception:  # noqa: BLE001  (Flask meets it again, and answers or logs it)
             return None
 
@@ -73,15 +99,17 @@ class KeptSummary:
 
         def keep(status: str, headers: list, exc_info=None):
             names = {name.lower() for name, _ in headers}
-            if status.startswith("200 ") and not names & _PERSONAL:
-                self.headers[slot] = [(n, v) for n, v in headers
-                                      if n.lower() != "content-length"]
+            public = any(n.lower() == "cache-control" and v.startswith("public")
+                         for n, v in headers)
+            if status.startswith("200 ") and public and not names & _PERSONAL:
+                self.headers[slot] = [(n, v) for n, v in headers if n.lower() not in _OWN
+                                      and n.lower() != "vary"]
             return start_response(status, headers, exc_info)
 
         return keep
 
 
 def init_app(app: Flask) -> None:
-    """Put the summary's kept answer in front of the app (outermost: it sees the
-    request as the server sent it)."""
+    """Put the kept answers in front of the app (outermost: it sees the request as the
+    server sent it)."""
     app.wsgi_app = KeptSummary(app, app.wsgi_app)

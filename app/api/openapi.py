@@ -177,11 +177,30 @@ def spec() -> dict:
                     "recipients": {"type": ["integer", "null"]},
                     "total": {"type": ["string", "null"]},
                     "median": {"type": ["string", "null"]}, "note": {"type": "string"}}},
-                "Summary": {"type": "object", "properties": {
+                "Band": {"type": "object", "description": "an amount in [from, to); null: "
+                         "no bound on that side", "properties": {
+                             "from": {"type": ["string", "null"]},
+                             "to": {"type": ["string", "null"]}}},
+                "Summary": {"type": "object", "description": (
+                    "A month's figures. Treasurers and admins (with a token) get every "
+                    "figure, exact (`exact: true`). Anyone else gets `live` (what was "
+                    "available to promise at the end of yesterday, as a band) and, only "
+                    "for a sealed month whose report is published, its figures under the "
+                    "privacy rules; the rest is null (docs/privacy.md)."), "properties": {
                     "month": {"type": "string"}, "currency": {"type": "string"},
-                    "balances": {"type": "object"}, "donations": {"type": "object"},
-                    "aid_approved": group, "aid_paid": group, "outstanding": MONEY,
-                    "available": {"type": "string"}, "sealed": {"type": "boolean"},
+                    "exact": {"type": "boolean"}, "published": {"type": "boolean"},
+                    "live": {"type": "object", "properties": {
+                        "as_of": {"type": "string", "format": "date"},
+                        "next_update": {"type": "string", "format": "date"},
+                        "available": _ref("Band")}},
+                    "balances": {"type": ["object", "null"]},
+                    "cash": {"type": ["object", "null"]},
+                    "donations": {"type": ["object", "null"]},
+                    "aid_approved": {"anyOf": [group, {"type": "null"}]},
+                    "aid_paid": {"anyOf": [group, {"type": "null"}]},
+                    "cancelled": {"anyOf": [_ref("Cell"), {"type": "null"}]},
+                    "outstanding": NULLABLE_MONEY,
+                    "available": {"type": ["string", "null"]}, "sealed": {"type": "boolean"},
                     "seal_hash": {"type": ["string", "null"]},
                     "privacy": {"type": "object"}}},
                 "Seal": {"type": "object", "properties": {

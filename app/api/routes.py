@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import jsonify, request
 
 from app.api import bp, body, current_person
 from app.api.idempotency import idempotent
 from app.api.openapi import spec
 from app.models import Role
+from app.web.cache import cacheable
 from app.workflow import donations, months, requests, summary
 from app.workflow.errors import Forbidden
 
@@ -112,11 +113,16 @@ def refund_donation(code: str):
 
 @bp.get("/summary")
 def get_summary():
-    """Public figures for a month, under the privacy rules."""
+    """A month's figures: every one, exact, for treasurers and admins; for anyone else
+    the public view (a daily band, exact figures of published months), cacheable."""
     month = request.args.get("month")
     if month is not None and not month.strip():
         month = "?"  # an empty month is a mistake, not "this month": refused by summary()
-    return Response(summary.summary_json(month), mimetype="application/json")
+    if request.headers.get("Authorization"):
+        person = current_person()
+        if person.has(Role.treasurer) or person.has(Role.admin):
+            return jsonify(summary.full_summary(month))
+    return cacheable(summary.public_answer(month), "application/json")
 
 
 @bp.post("/months/<month>/seal")

@@ -15,7 +15,7 @@ from flask_login import current_user, login_user, logout_user
 from app.fund import books
 from app.i18n import LANGUAGES
 from app.models import Person
-from app.web import WebUser, attach, person, signed_in
+from app.web import WebUser, attach, csrf, person, signed_in
 from app.web.forms import (AcceptInvitationForm, CodeForm, ConfirmForm, EmptyForm,
                            LanguageForm, NotifyForm, PasswordChangeForm, SignInForm)
 from app.web.limits import (PER_CODE, address_limit, account_limit, code_limit, limiter,
@@ -262,6 +262,7 @@ def sign_out():
 
 
 @bp.post("/language")
+@csrf.exempt
 def language():
     """Switch the language (kept in the session)."""
     form = LanguageForm()

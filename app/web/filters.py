@@ -23,6 +23,20 @@ def money(value, currency: str | None = None) -> str:
     return f"{number} {currency}" if currency else number
 
 
+def band(value, currency: str) -> str:
+    """A live band (reports.public.Band): `1,000–2,000 USD`, `50,000 USD or more`."""
+    from flask_babel import gettext as _
+
+    def whole(amount) -> str:
+        return format_decimal(Decimal(amount), format="#,##0")
+
+    if value.low is None:
+        return _("below %(amount)s", amount=f"{whole(value.high)} {currency}")
+    if value.high is None:
+        return _("%(amount)s or more", amount=f"{whole(value.low)} {currency}")
+    return f"{whole(value.low)}–{whole(value.high)} {currency}"
+
+
 def day(value) -> str:
     """A date in the reader's language (medium: `Nov 29, 2026` / `29 nov 2026`)."""
     if not value:
@@ -40,5 +54,5 @@ def month_name(value: str) -> str:
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.jinja_env.filters.update(
-        money=money, day=day, month_name=month_name, status_words=status_words,
+        money=money, band=band, day=day, month_name=month_name, status_words=status_words,
         category=category_label, payout=lambda m: str(PAYOUT_LABELS.get(m, m)))

@@ -76,6 +76,14 @@ class EmptyForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
+    """The language switch. It carries no CSRF token, so the public pages hold nothing
+    personal and can be cached (docs/performance.md); a cross-site post is still refused
+    by app.security's Sec-Fetch-Site/Origin check, and the worst a forged switch could do
+    is change someone's language."""
+
+    class Meta:
+        csrf = False
+
     lang = HiddenField()
     next = HiddenField()
 

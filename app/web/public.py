@@ -5,35 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from decimal import Decimal
 
-from flask import Blueprint, render_template, send_file
+from flask import Blueprint, render_template, request, send_file, session
+from flask_babel import get_locale
+from flask_login import current_user
 
 from app.fund import books
+from app.models import Role
+from app.web.cache import cacheable
 from app.workflow import attest, summary
 from ledger import BooksInvalid
-from ledger.seal import next_month
-from ledger.state import month_of
 
 bp = Blueprint("public", __name__)
 
 
-ZERO = Decimal("0.00")
-
-
-def _month_total(state, prefix: str, month: str) -> Decimal:
-    """What accounts under `prefix` moved in `month`."""
-    return sum((per.get(month, ZERO) for a, per in state.monthly.items()
-                if a.startswith(prefix)), ZERO)
-
-
-def _last_months(n: int, today: dt.date) -> list[str]:
-    month = month_of(today)
-    out = [month]
-    for _ in range(n - 1):
-        year, mon = int(out[-1][:4]), int(out[-1][5:])
-        out.append(f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}")
-    return list(reversed(out))
+def sees_everything() -> bool:
+    """Treasurers and admins see every figure, exact and current; members and strangers
+    see what the public sees (docs/privacy.md, "Who sees what")."""
+    return current_user.is_authenticated and (current_user.has(Role.treasurer)
+                                              or current_user.has(Role.admin))
 
 
 @bp.get("/")
@@ -43,18 +33,18 @@ def transparency():
         state = books().state
     except BooksInvalid as exc:
         return render_template("books_error.html", error=exc), 503
-    today = dt.date.today()
-    trend = [{"month": m,
-              "cash": sum((state.balance_at_end_of(a, m) for a in state.cash_accounts()),
-                          ZERO),
-              "donations": -_month_total(state, "Income:Donations:", m),
-              "aid": _month_total(state, "Expenses:Aid:", m)}
-             for m in _last_months(12, today)]
-    peak = max([r[k] for r in trend for k in ("donations", "aid")] + [Decimal(1)])
-    return render_template("public/transparency.html", state=state,
-                           month=summary.summary(month_of(today)), trend=trend, peak=peak,
-                           verification=books().verify(), next_month=next_month,
-                           attested=attest.attested())
+    if sees_everything():
+        return render_template("public/transparency.html", state=state, full=summary.full_page(),
+                               view=None, verification=books().verify(),
+                               attested=attest.attested())
+    def render(view):
+        return render_template("public/transparency.html", state=state, full=None,
+                               view=view, verification=books().verify(),
+                               attested=attest.attested())
+
+    if current_user.is_authenticated or request.query_string or session.get("_flashes"):
+        return render(summary.public_view())  # a member's page: their own header, no-store
+    return cacheable(summary.public_page(str(get_locale()), render), "text/html; charset=utf-8")
 
 
 @bp.get("/books.zip")

@@ -53,8 +53,9 @@ PRIVACY_SECONDS = 1.0
 _PRIVACY = "carebooks.privacy"
 
 
-def privacy() -> tuple[int, int, int]:
-    """(k_threshold, dominance_share, rounding_unit), at most a second old."""
+def privacy() -> tuple[int, int, int, Decimal]:
+    """(k_threshold, dominance_share, rounding_unit, request_cap), at most a second old
+    (the cap sets the width of the public page's live bands, reports.public)."""
     ext = current_app.extensions
     now = time.monotonic()
     hit = ext.get(_PRIVACY)
@@ -62,10 +63,12 @@ def privacy() -> tuple[int, int, int]:
         return hit[1]
     with session_scope() as session:
         found = session.exec(select(Policy.k_threshold, Policy.dominance_share,
-                                    Policy.rounding_unit).where(Policy.id == 1)).first()
+                                    Policy.rounding_unit, Policy.request_cap)
+                             .where(Policy.id == 1)).first()
         if found is None:
             policy = current(session)
-            found = (policy.k_threshold, policy.dominance_share, policy.rounding_unit)
+            found = (policy.k_threshold, policy.dominance_share, policy.rounding_unit,
+                     policy.request_cap)
     ext[_PRIVACY] = (now, tuple(found))
     return tuple(found)
 

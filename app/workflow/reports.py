@@ -62,8 +62,9 @@ def build(month: str, *, today: dt.date | None = None) -> MonthFigures:
         policy = rules_mod.current(session)
         rules = Rules(k=policy.k_threshold, dominance=Decimal(policy.dominance_share) / 100,
                       rounding=Decimal(policy.rounding_unit))
-        treasurers = sorted(p.handle for p in session.exec(select(Person)).all()
-                            if p.active and p.has(Role.treasurer))
+        # how many, never who: a handle in a public PDF points at a person
+        treasurers = sum(1 for p in session.exec(select(Person)).all()
+                         if p.active and p.has(Role.treasurer))
     from app.workflow.attest import attested
 
     try:

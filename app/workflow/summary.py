@@ -1,38 +1,50 @@
-"""The public summary of a month: balances, donations, aid by category under the privacy
-rules (reports.privacy), outstanding and available, and the seal."""
+"""What the transparency page and `GET /api/v1/summary` show, for whom, and how it is kept.
+
+The figures come from one engine, `reports.public` (over `reports.figures`, the same
+figures the monthly PDF prints). This module only chooses the view and keeps answers:
+
+- the **public view** (no login, and members: docs/privacy.md, "Who sees what"): the
+  live band of what is available to promise, as at the end of yesterday, and exact
+  figures only of sealed months whose report is published. Its answer depends only on the
+  day, the seals, the published reports and the privacy policy, so it is kept per
+  process under that key (no per-write recomputing: a money write changes nothing the
+  public sees until the next day) and sent with an `ETag` and a `Cache-Control` that lasts
+  until the next daily update;
+- the **full view** (treasurers and admins): every figure, exact and current.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import re
 import threading
+from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam
-from sqlmodel import func, select
-
 from flask import current_app
+from sqlmodel import select
 
-from app.db import engine, session_scope
-from app.fund import aid_categories, books
-from app.models import AidRequest, Donation, Payment
+from app.db import session_scope
+from app.fund import books
+from app.models import AidRequest, Donation, Payment, PublishedReport
 from app.workflow import policy as rules_mod
 from app.workflow.errors import InvalidInput
-from ledger.accounts import APPROVED
-from ledger.seal import first_day_after
 from ledger.state import month_of
-from reports.privacy import Group, Row, Rules, protect
+from reports import public
+from reports.figures import MonthFigures
 
 ZERO = Decimal("0.00")
-# The last answer per month, in each process, kept while the books' state is the same
-# object with the same number of entries and the privacy settings are the same. Every
-# figure that comes from the database (donations, approvals, payments of the month) is
-# committed there before its entry is appended to the books (docs/design.md §5), and the entry
-# count is read before the database is: a database change this answer missed is followed
-# by an append, which changes the key. A hand edit of the books reloads them into a new
-# state object. Without it, every public read decrypted and summed the month's rows.
-_CACHE = "carebooks.summary_cache"
-_COMPUTING = "carebooks.summary_computing"
+TREND_MONTHS = 12
+_CACHE = "carebooks.public_cache"
+_FIGURES = "carebooks.sealed_figures"
+_LOCK = "carebooks.public_lock"
+
+
+def today() -> dt.date:
+    """The server's date (a function, so tests can move the clock)."""
+    return dt.date.today()
 
 
 def money(value: Decimal) -> str:
@@ -40,131 +52,213 @@ def money(value: Decimal) -> str:
     return str(value.quantize(ZERO))
 
 
-def _row(row: Row | None) -> dict | None:
-    if row is None:
-        return None
-    return {"category": row.label, "recipients": row.recipients,
-            "total": None if row.total is None else str(row.total),
-            "median": None if row.median is None else str(row.median),
-            "note": row.note}
-
-
-# Sums and counts from the database, grouped as the privacy rules need them (a
-# recipient's requests of one amount are one row): a month of a thousand payments costs
-# three small answers, not a thousand rows, on each change of the books. Built once:
-# SQLAlchemy then reuses their compiled SQL without working out its cache key again.
-_DONATIONS = select(func.count(), func.coalesce(func.sum(Donation.amount), ZERO),
-                    func.coalesce(func.sum(Donation.fee), ZERO)).where(
-    Donation.date >= bindparam("start"), Donation.date < bindparam("end"))
-_APPROVED = (select(AidRequest.category, AidRequest.member_id, AidRequest.approved_amount,
-                    func.count())
-             .where(AidRequest.approved_at >= bindparam("from"),
-                    AidRequest.approved_at < bindparam("to"))
-             .group_by(AidRequest.category, AidRequest.member_id, AidRequest.approved_amount))
-_PAID = (select(AidRequest.category, AidRequest.member_id, Payment.amount, func.count())
-         .join(AidRequest, Payment.request_id == AidRequest.id)
-         .where(Payment.date >= bindparam("start"), Payment.date < bindparam("end"))
-         .group_by(AidRequest.category, AidRequest.member_id, Payment.amount))
-
-
-def _order(row) -> tuple:
-    """Grouped rows in one order whatever the database returns (categories the fund no
-    longer lists come after its own, as before)."""
-    category, member_id, amount, _times = row
-    return (category, member_id, amount)
-
-
-def summary(month: str | None = None) -> dict:
-    """Figures for `month` (default: this month) that anyone may see."""
-    month = month or month_of(dt.date.today())
+def _check_month(month: str | None, now: dt.date) -> str:
+    month = month or month_of(now)
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) or not "1900" <= month[:4] <= "9998":
         raise InvalidInput(f"month: {month!r} is not a month YYYY-MM between 1900 and 9998",
                            field="month")
-    start = dt.date.fromisoformat(month + "-01")
-    end = first_day_after(month)
+    return month
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A kept public answer: the figures, their JSON, its ETag, and until when it holds."""
+
+    data: dict | None
+    body: bytes
+    etag: str
+    expires: dt.datetime       # the next daily update (the server's midnight, in UTC)
+
+    def max_age(self, now: dt.datetime | None = None) -> int:
+        """Seconds until the next daily update (at least 1)."""
+        now = now or dt.datetime.now(dt.UTC)
+        return max(1, int((self.expires - now).total_seconds()))
+
+
+def _answer(data: dict, now: dt.date) -> Answer:
+    body = current_app.json.dumps(data).encode() + b"\n"  # as jsonify writes it
+    answer = _answer_bytes(body, now)
+    return Answer(data, body, answer.etag, answer.expires)
+
+
+def _answer_bytes(body: bytes, now: dt.date) -> Answer:
+    midnight = dt.datetime.combine(now + dt.timedelta(days=1), dt.time()).astimezone(dt.UTC)
+    return Answer(None, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', midnight)
+
+
+# --- the inputs of the public view ---------------------------------------------------------
+
+
+def _policy() -> tuple[Decimal, dict, tuple]:
+    k, share, unit, cap = rules_mod.privacy()
+    privacy = {"k": k, "dominance_share": share, "rounding_unit": unit}
+    return public.band_unit(Decimal(cap)), privacy, (k, share, unit, str(cap))
+
+
+def _published_stamp() -> int:
+    """Changes when a report is published (a file is added to the reports folder):
+    one stat, no database read, on every public read."""
+    try:
+        return os.stat(os.path.join(current_app.instance_path, "reports")).st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def published_months() -> set[str]:
+    """Months with a published report."""
+    with session_scope() as session:
+        return set(session.exec(select(PublishedReport.month).distinct()).all())
+
+
+def _sealed_figures(month: str) -> MonthFigures:
+    """A sealed month's figures, kept per seal hash and policy (a sealed month never
+    changes; a new policy or a changed seal makes them anew)."""
+    from app.workflow import reports
+
     state = books().state
-    count = state.entry_count  # read before the database: see _CACHE
-    prev = month_of(start - dt.timedelta(days=1))
-    k, dominance_share, rounding_unit = rules_mod.privacy()
-    rules = Rules(k=k, dominance=Decimal(dominance_share) / 100,
-                  rounding=Decimal(rounding_unit))
-    key = (month, count, k, dominance_share, rounding_unit)
+    seal = next(s for s in state.seals if s.month == month)
+    key = (seal.seal_hash, rules_mod.privacy())
+    kept = current_app.extensions.setdefault(_FIGURES, {})
+    hit = kept.get(month)
+    if hit is None or hit[0] != key:
+        hit = (key, reports.build(month))
+        kept[month] = hit
+    return hit[1]
+
+
+def _public_inputs(now: dt.date) -> tuple[dict[str, MonthFigures], public.Disclosure]:
+    """The published months' figures, and which months' closing cash may be shown (each
+    month's figures know: `reports.figures.balances_chain`)."""
+    state = books().state
+    sealed = {s.month for s in state.seals}
+    shown = sorted(published_months() & sealed)
+    figures = {m: _sealed_figures(m) for m in shown}
+    return figures, public.Disclosure(frozenset(m for m, f in figures.items()
+                                                if f.balances_shown))
+
+
+def _last_months(n: int, month: str) -> list[str]:
+    out = [month]
+    for _ in range(n - 1):
+        year, mon = int(out[-1][:4]), int(out[-1][5:])
+        out.append(f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}")
+    return list(reversed(out))
+
+
+@dataclass(frozen=True)
+class PublicView:
+    """Everything the public sees at once: the live band, the published months, the trend."""
+
+    live: public.Live
+    privacy: dict
+    published: dict[str, MonthFigures]
+    disclosure: public.Disclosure
+    trend: tuple[public.TrendRow, ...]
+
+    @property
+    def latest(self) -> str | None:
+        """The newest published month, if any."""
+        return max(self.published, default=None)
+
+
+def _public_view(now: dt.date) -> tuple[PublicView, tuple]:
+    unit, privacy, policy_key = _policy()
+    state = books().state
+    key = (now, tuple(s.seal_hash for s in state.seals), _published_stamp(), policy_key)
     cache = current_app.extensions.setdefault(_CACHE, {})
+    hit = cache.get("view")
+    if hit is not None and hit[0] == key:
+        return hit[1], key
+    with current_app.extensions.setdefault(_LOCK, threading.Lock()):
+        hit = cache.get("view")
+        if hit is not None and hit[0] == key:
+            return hit[1], key
+        published, disclosure = _public_inputs(now)
+        trend = public.public_trend(_last_months(TREND_MONTHS, month_of(now)), published,
+                                    disclosure)
+        view = PublicView(public.live(state, now, unit), privacy, published, disclosure, trend)
+        cache.clear()  # answers of an older key
+        cache["view"] = (key, view)
+    return view, key
+
+
+def public_view() -> PublicView:
+    """The public view as of today (kept until the day, a seal, a report or the policy
+    changes)."""
+    return _public_view(today())[0]
+
+
+def public_answer(month: str | None = None) -> Answer:
+    """The public summary of `month` (default: this month), kept with its JSON and ETag."""
+    now = today()
+    month = _check_month(month, now)
+    view, key = _public_view(now)
+    cache = current_app.extensions[_CACHE]
     hit = cache.get(month)
-    if hit is not None and hit[0] is state and hit[1] == key:
-        return hit[2]
-    # One thread of the process works it out; the others reading at that moment wait for
-    # its answer rather than each reading the same rows again.
-    with current_app.extensions.setdefault(_COMPUTING, threading.Lock()):
-        hit = cache.get(month)
-        if hit is not None and hit[0] is state and hit[1] == key:
-            return hit[2]
-        result = _compute(month, start, end, prev, state, rules, dominance_share,
-                          rounding_unit)
-        cache[month] = (state, key, result, _json(result))
-    return result
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    data = public.public_month(month, view.published.get(month), view.disclosure, view.live,
+                               view.privacy)
+    answer = _answer(data, now)
+    cache[month] = (key, answer)
+    return answer
 
 
-def summary_json(month: str | None = None) -> bytes:
-    """`summary(month)` as the API sends it (JSON text, made once per answer kept)."""
-    result = summary(month)
-    hit = current_app.extensions[_CACHE][result["month"]]
-    return hit[3] if hit[2] is result else _json(result)  # replaced meanwhile: made anew
+def public_page(lang: str, render) -> Answer:
+    """The transparency page as a stranger sees it in `lang`: `render(view)` makes its
+    HTML, kept until the public view changes (at the latest, the next day)."""
+    now = today()
+    view, key = _public_view(now)
+    cache = current_app.extensions[_CACHE]
+    hit = cache.get(("page", lang))
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    answer = _answer_bytes(render(view).encode(), now)
+    cache[("page", lang)] = (key, answer)
+    return answer
 
 
-def _json(result: dict) -> bytes:
-    return current_app.json.dumps(result).encode() + b"\n"  # as jsonify writes it
+def kept_page(lang: str) -> Answer | None:
+    """The kept page in `lang` if it is still current (app.api.kept answers from it)."""
+    view, key = _public_view(today())
+    hit = current_app.extensions[_CACHE].get(("page", lang))
+    return hit[1] if hit is not None and hit[0] == key else None
 
 
-def _compute(month: str, start: dt.date, end: dt.date, prev: str, state, rules: Rules,
-             dominance_share: int, rounding_unit: int) -> dict:
-    """The figures of `month`, read afresh from the books' `state` and the database."""
-    params = {"start": start, "end": end,
-              "from": dt.datetime.combine(start, dt.time(), dt.UTC),
-              "to": dt.datetime.combine(end, dt.time(), dt.UTC)}
-    with engine().connect() as conn:  # three plain queries: no ORM session needed
-        n_donations, gross, fees = conn.execute(_DONATIONS, params).one()
-        approved = conn.execute(_APPROVED, params).all()
-        payments = conn.execute(_PAID, params).all()
-    categories = aid_categories()
-    approved_groups = {c: Group(c) for c in categories}
-    for category, member_id, amount, times in sorted(approved, key=_order):
-        approved_groups.setdefault(category, Group(category)).add(member_id, amount, times)
-    paid_groups = {c: Group(c) for c in categories}
-    for category, member_id, amount, times in sorted(payments, key=_order):
-        paid_groups.setdefault(category, Group(category)).add(member_id, amount, times)
+# --- the full view (treasurers and admins) -------------------------------------------------
 
-    def table(groups: dict[str, Group]) -> dict:
-        rows, merged, total = protect(list(groups.values()), rules)
-        return {"rows": [_row(r) for r in rows], "other": _row(merged), "total": _row(total)}
 
-    cash = state.cash_accounts()
-    committed = -state.balance_at_end_of(APPROVED, month)  # as at the end of the month
-    cash_total = sum((state.balance_at_end_of(a, month) for a in cash), ZERO)
-    seal = next((s for s in state.seals if s.month == month), None)
-    return {
-        "month": month,
-        "currency": state.currency,
-        "balances": {a: {"opening": money(state.balance_at_end_of(a, prev)),
-                         "closing": money(state.balance_at_end_of(a, month))} for a in cash},
-        "donations": {"count": n_donations, "total": money(Decimal(gross)),
-                      "fees": money(Decimal(fees))},
-        "aid_approved": table(approved_groups),
-        "aid_paid": table(paid_groups),
-        "outstanding": money(committed),
-        "available": money(cash_total - committed),
-        "sealed": seal is not None,
-        "seal_hash": seal.seal_hash if seal else None,
-        "privacy": {"k": rules.k, "dominance_share": dominance_share,
-                    "rounding_unit": rounding_unit},
-    }
+def full_summary(month: str | None = None) -> dict:
+    """Every figure of `month`, exact and current (for treasurers and admins)."""
+    from app.workflow import reports
+
+    now = today()
+    month = _check_month(month, now)
+    unit, privacy, _ = _policy()
+    state = books().state
+    figures = reports.build(month, today=now)
+    return public.full_month(figures, public.live(state, now, unit), privacy,
+                             month in published_months())
+
+
+def full_page(now: dt.date | None = None) -> dict:
+    """What treasurers and admins see on the transparency page: everything, now."""
+    from app.workflow import reports
+
+    now = now or today()
+    state = books().state
+    unit, privacy, _ = _policy()
+    return {"figures": reports.build(month_of(now), today=now),
+            "live": public.live(state, now, unit), "privacy": privacy,
+            "trend": public.full_trend(state, month_of(now)),
+            "cash": state.cash(), "committed": state.committed(),
+            "available": state.available()}
 
 
 def dashboard(today: dt.date | None = None) -> dict:
     """The treasurer's dashboard: cash, committed, available, this month in and out, and
     how many requests wait on a decision or a payment."""
-    today = today or dt.date.today()
-    month = month_of(today)
+    month = month_of(today or dt.date.today())
     state = books().state
     start = dt.date.fromisoformat(month + "-01")
     with session_scope() as session:
@@ -184,3 +278,5 @@ def dashboard(today: dt.date | None = None) -> dict:
         "to_pay": sum(r.status in ("approved", "partially_paid") for r in waiting),
         "sealed_through": state.sealed_through,
     }
+
+

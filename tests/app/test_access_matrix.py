@@ -195,7 +195,10 @@ class Caller:
     @property
     def csrf(self) -> str:
         if self._csrf is None:
-            self._csrf = csrf_token(self.client.get("/").get_data(as_text=True))
+            # a stranger's "/" holds no token (it is cached for everyone): take the sign-in
+            # form's
+            page = "/sign-in" if self.role == "anon" else "/"
+            self._csrf = csrf_token(self.client.get(page).get_data(as_text=True))
         return self._csrf
 
     def api_headers(self) -> dict:

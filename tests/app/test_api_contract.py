@@ -756,26 +756,43 @@ def test_summary_refuses_a_bad_month(fund):
         assert_error(status, data, 422, "invalid", field="month", says="YYYY-MM")
 
 
-def test_summary_is_public_and_shows_balances_and_the_seal(fund):
+def test_summary_is_public_and_shows_exact_money_only_of_published_months(fund):
     month = month_str(fund.start)
     status, data = fund.api(None, "GET", f"/summary?month={month}")
     assert status == 200, data
     assert data["month"] == month and data["currency"] == "USD"
-    bank = data["balances"]["Assets:Fund:Bank"]
-    assert (Decimal(bank["opening"]), Decimal(bank["closing"])) == (0, Decimal("5000.00"))
-    assert Decimal(data["outstanding"]) == 0 and Decimal(data["available"]) == 5000
-    assert data["sealed"] is False and data["seal_hash"] is None
-    assert data["donations"]["count"] == 0
+    # a stranger: no exact live money, the band of what is available yesterday
+    assert data["exact"] is False and data["published"] is False
+    for name in ("balances", "cash", "outstanding", "available", "donations", "aid_paid"):
+        assert data[name] is None, name
+    assert data["live"]["available"] == {"from": "5000", "to": "10000"}
     assert data["privacy"]["k"] == 5
+    # a member sees what the public sees; a treasurer and an admin see everything
+    assert fund.api("member", "GET", f"/summary?month={month}")[1] == data
+    for who in ("treasurer", "admin"):
+        status, full = fund.api(who, "GET", f"/summary?month={month}")
+        bank = full["balances"]["Assets:Fund:Bank"]
+        assert (Decimal(bank["opening"]), Decimal(bank["closing"])) == (0, Decimal("5000.00"))
+        assert Decimal(full["outstanding"]) == 0 and Decimal(full["available"]) == 5000
+        assert full["exact"] is True and full["sealed"] is False and full["seal_hash"] is None
+        assert full["donations"]["count"] == 0
     # no month: this month
     status, data = fund.api(None, "GET", "/summary")
     assert status == 200 and data["month"] == month_str(TODAY)
-    # once sealed, the month's summary carries the seal hash
+    # once sealed and published, the month's exact figures are public, with the seal
     status, seal = fund.api("treasurer", "POST", f"/months/{month}/seal",
                             json={"balances": {"Assets:Fund:Bank": "5000.00"}})
     assert status == 201, seal
+    assert fund.api(None, "GET", f"/summary?month={month}")[1]["published"] is False
+    with fund.ctx():
+        from app.workflow import reports
+        reports.publish(fund.people["treasurer"], month)
     status, data = fund.api(None, "GET", f"/summary?month={month}")
-    assert data["sealed"] is True and data["seal_hash"] == seal["seal_hash"]
+    assert data["published"] is True and data["seal_hash"] == seal["seal_hash"]
+    assert data["cash"] == {"opening": "0.00", "closing": "5000.00"}
+    # what is approved and unpaid at a month's end (and so available) is never public exactly
+    assert data["available"] is None and data["outstanding"] is None
+    assert data["balances"] is None
 
 
 def test_summary_money_is_a_string_to_the_cent(fund):
@@ -784,7 +801,7 @@ def test_summary_money_is_a_string_to_the_cent(fund):
     assert fund.api("treasurer", "POST", "/donations",
                     json=donation_body(amount="40.00", fee="1.10"))[0] == 201
     for month in (month_str(fund.start), month_str(TODAY)):
-        status, data = fund.api(None, "GET", f"/summary?month={month}")
+        status, data = fund.api("treasurer", "GET", f"/summary?month={month}")
         assert status == 200, data
         money = [data["outstanding"], data["available"], data["donations"]["total"],
                  data["donations"]["fees"]]
@@ -814,11 +831,16 @@ def test_summary_hides_a_category_with_fewer_than_5_recipients(fund):
 
     for code in codes[:4]:
         assert fund.api("treasurer", "POST", f"/requests/{code}/approve", json={})[0] == 200
-    status, data = fund.api(None, "GET", f"/summary?month={month}")
+    # the public sees nothing of a month that is not published, not even that it has aid
+    status, public = fund.api(None, "GET", f"/summary?month={month}")
+    assert status == 200 and public["aid_approved"] is None and public["outstanding"] is None
+    status, data = fund.api("treasurer", "GET", f"/summary?month={month}")
     assert status == 200
     row = food_row(data)
     assert row["recipients"] is None and row["total"] is None and row["median"] is None
-    assert row["note"] == "fewer than 5"
+    # four people owed what was approved: the approved table would give it away against
+    # the paid one, so all of it is hidden (reports.figures._difference_safe)
+    assert row["note"] == "hidden to protect privacy"
     assert data["aid_approved"]["total"]["total"] is None
     assert data["aid_approved"]["other"]["total"] is None
     text = json.dumps(data["aid_approved"])
@@ -829,7 +851,7 @@ def test_summary_hides_a_category_with_fewer_than_5_recipients(fund):
 
     # the fifth distinct recipient makes the category safe to show (rounded to 10)
     assert fund.api("treasurer", "POST", f"/requests/{codes[4]}/approve", json={})[0] == 200
-    status, data = fund.api(None, "GET", f"/summary?month={month}")
+    status, data = fund.api("treasurer", "GET", f"/summary?month={month}")
     row = food_row(data)
     assert row["recipients"] == 5 and row["total"] == "650" and row["median"] == "130"
     assert data["aid_approved"]["total"]["recipients"] == 5

@@ -117,16 +117,32 @@ def test_every_page_speaks_the_browsers_language(fund, lang):
 
 def test_the_language_switch_overrides_the_browser(fund):
     b = Browser(fund, "en")
-    resp = b.post("/", "/language", data={"lang": "es", "next": "/sign-in"})
+    # the switch carries no CSRF token (the public page holds nothing personal, so it can
+    # be cached); app.security still refuses it from another site
+    resp = b.client.post("/language", data={"lang": "es", "next": "/sign-in"},
+                         headers=b.headers)
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/sign-in")
     assert "Entrar" in text(b.get("/sign-in"))
-    resp = b.post("/", "/language", data={"lang": "en", "next": "https://evil.example/"})
+    resp = b.client.post("/language", headers={**b.headers, "Sec-Fetch-Site": "cross-site"},
+                         data={"lang": "en", "next": "/"})
+    assert resp.status_code == 403
+    assert "Entrar" in text(b.get("/sign-in"))
+    resp = b.client.post("/language", data={"lang": "en", "next": "https://evil.example/"},
+                         headers=b.headers)
     assert resp.headers["Location"] == "/"  # never to another origin
 
 
 def test_public_page_shows_figures_and_offers_the_books(fund):
     resp = Browser(fund).get("/")
-    assert "5,000.00 USD" in text(resp)  # cash
+    # a stranger sees what is available as a range, as at the end of yesterday, and no
+    # exact live money
+    assert "5,000–10,000 USD" in text(resp) and "5,000.00" not in text(resp)
+    member = Browser(fund)
+    member.sign_in("member")
+    assert "5,000–10,000 USD" in text(member.get("/")) and "5,000.00" not in text(member.get("/"))
+    treasurer = Browser(fund)
+    treasurer.sign_in("treasurer")
+    assert "5,000.00 USD" in text(treasurer.get("/"))  # treasurers see every figure
     zipped = Browser(fund).get("/books.zip")
     assert zipped.status_code == 200 and zipped.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(zipped.data)).namelist()
@@ -424,7 +440,7 @@ def test_no_page_changes_state_on_get(fund):
 
 
 def test_money_and_dates_follow_the_language(fund):
-    assert "5.000,00 USD" in text(Browser(fund, "es").get("/"))
+    assert "5.000–10.000 USD" in text(Browser(fund, "es").get("/"))
 
 
 def test_amounts_stay_decimal_on_the_dashboard(fund):
