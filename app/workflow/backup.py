@@ -26,7 +26,7 @@ from app.workflow.errors import Conflict, InvalidInput
 from app.workflow.outbox import money_lock, settle
 
 FORMAT = 1
-KEY_FILES = ("data.key", "secret_key")
+KEY_FILES = ("data.key", "secret_key", "custody.json")  # custody.json: issue 21
 
 
 def _sqlite_path(url: str) -> Path | None:
