@@ -249,3 +249,29 @@ def test_policy_refuses_a_split_one_person_could_open(fund):
     code, _out, err = cli(fund, "custody", "split", "--shares", "3", "--needed", "1")
     assert code == 1 and "needed" in err
     assert not Path(fund.app.instance_path, "custody.json").exists()
+
+
+def test_k_shares_and_the_backup_file_recover_the_fund(fund, tmp_path):
+    from app.workflow import requests
+    from app.workflow.backup import backup, restore
+
+    if not fund.app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("restoring into a new PostgreSQL database is test_backup.py's job")
+    words = fill(fund)
+    shares = split(fund)
+    file = tmp_path / "fund-backup.tar.gz"
+    with fund.ctx():
+        backup(file)
+    memory.wipe()   # a new machine: nothing in memory
+    app = create_app(instance=tmp_path / "restored", test_config={
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'restored' / 'carebooks.db'}",
+        "TESTING": True, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        restore(file)
+        treasurer = fund.people["treasurer"]
+        assert requests.get(treasurer, words["code"])["story"].startswith("locked")
+        with pytest.raises(ShareError):
+            custody.unlock(shares[:1])
+        custody.unlock(shares[1:])
+        assert requests.get(treasurer, words["code"])["story"] == words["story"]
+    app.extensions["carebooks.engine"].dispose()
