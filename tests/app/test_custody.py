@@ -275,3 +275,16 @@ def test_k_shares_and_the_backup_file_recover_the_fund(fund, tmp_path):
         custody.unlock(shares[1:])
         assert requests.get(treasurer, words["code"])["story"] == words["story"]
     app.extensions["carebooks.engine"].dispose()
+
+
+def test_purge_works_while_locked(fund):
+    words = fill(fund)
+    shares = split(fund)
+    assert fund.api("member", "POST", f"/requests/{words['code']}/withdraw")[0] == 200
+    code, out, err = cli(fund, "purge", "--days", "0")
+    assert code == 0, err
+    with fund.ctx():
+        custody.unlock(shares[:2])
+    view = request_view(fund, "treasurer", words["code"])
+    assert view["story"].startswith("[removed after 0 days]"), view["story"]
+    assert all(v.startswith("cb2:") for vs in stored(fund).values() for v in vs)
