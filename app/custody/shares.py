@@ -24,7 +24,9 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from Crypto.Protocol.SecretSharing import Shamir
+# The `Crypto` package here is PyCryptodome (maintained; pinned in pyproject.toml), not
+# the abandoned PyCrypto that bandit B413 warns about: both install as `Crypto`.
+from Crypto.Protocol.SecretSharing import Shamir  # nosec B413
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
