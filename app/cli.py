@@ -643,3 +643,9 @@ def reconcile_command(file: str, fmt: str, month: str, mapping: str | None,
         click.echo(f"not reconciled: {len(r['lines_only'])} line(s) without an entry, "
                    f"{len(r['entries_only'])} entr(y/ies) without a line")
         sys.exit(1)
+
+
+from app.cli_custody import custody_group, lock_command  # noqa: E402  (issue 21)
+
+main.add_command(custody_group)
+main.add_command(lock_command)

@@ -38,6 +38,7 @@ from sqlalchemy.types import TypeDecorator
 ENV = "CAREBOOKS_DATA_KEY"
 KEY_FILE = "data.key"
 PREFIX = "cb1:"
+CUSTODY_PREFIX = "cb2:"
 NONCE = 12
 _STORED = re.compile(r"cb1:([0-9a-f]{8}):([A-Za-z0-9_-]+)\Z")
 _FILE_HEADER = ("# Carebooks data key: decrypts the stories, notes and donor names in the\n"
@@ -246,7 +247,16 @@ def kid_of(stored: str) -> str | None:
 
 
 def encrypt(plain: str, column: str, ring: Keyring | None = None) -> str:
-    """`plain` sealed with the current key, bound to `column` ("table.column")."""
+    """`plain` sealed with the current key, bound to `column` ("table.column").
+
+    Under custody (`app/custody/`), the columns it covers are sealed to the fund's public
+    key instead (`cb2:`), unless a key ring is passed explicitly."""
+    if ring is None:
+        from app import custody
+
+        sealed = custody.seal_for(plain, column)
+        if sealed is not None:
+            return sealed
     ring = ring or keyring(create=True)
     nonce = secrets.token_bytes(NONCE)
     sealed = AESGCM(ring.current).encrypt(nonce, plain.encode("utf-8"), _aad(column))
@@ -255,9 +265,15 @@ def encrypt(plain: str, column: str, ring: Keyring | None = None) -> str:
 
 
 def decrypt(stored: str, column: str, ring: Keyring | None = None) -> str:
-    """The text of a stored value; plaintext from before encryption is returned as is."""
+    """The text of a stored value; plaintext from before encryption is returned as is.
+    A custody value (`cb2:`) reads as its text when the fund is unlocked, else as a
+    `custody.Locked` placeholder."""
     match = _STORED.match(stored)
     if match is None:
+        if stored.startswith(CUSTODY_PREFIX):
+            from app import custody
+
+            return custody.open_for(stored, column)
         return stored
     kid, body = match.groups()
     ring = ring or keyring()
@@ -293,6 +309,9 @@ class EncryptedText(TypeDecorator):
             return None
         if not isinstance(value, str):
             raise TypeError(f"{self.column}: text expected, got {type(value).__name__}")
+        if getattr(value, "locked", False):
+            raise DataKeyError(f"{self.column}: the fund is locked; a locked placeholder "
+                               "is never stored in place of the text")
         return encrypt(value, self.column)
 
     def process_result_value(self, value, dialect):
@@ -359,7 +378,8 @@ def _reencrypt_column(engine: Engine, ring: Keyring, table: str, column: str, la
         # identifiers come from the models and are quoted by the dialect; values are bound
         rows = conn.execute(text(f"SELECT id, {c} FROM {t} WHERE {c} IS NOT NULL "  # nosec B608
                                  f"ORDER BY id")).all()
-    todo = [(rid, value) for rid, value in rows if kid_of(value) != ring.current_id]
+    todo = [(rid, value) for rid, value in rows
+            if kid_of(value) != ring.current_id and not value.startswith(CUSTODY_PREFIX)]
     done = 0
     for start in range(0, len(todo), batch):
         with engine.begin() as conn:
@@ -381,7 +401,8 @@ def count_not_current(engine: Engine, ring: Keyring) -> int:
         for table, column, _label in encrypted_columns():
             for (value,) in conn.execute(text(f"SELECT {q(column)} FROM {q(table)} "  # nosec B608
                                               f"WHERE {q(column)} IS NOT NULL")):
-                left += kid_of(value) != ring.current_id
+                left += (kid_of(value) != ring.current_id
+                         and not value.startswith(CUSTODY_PREFIX))
     return left
 
 

@@ -34,3 +34,15 @@ loglevel = "info"
 # gunicorn 27's control socket defaults to a file in the home directory, which the
 # systemd unit makes read-only; Carebooks does not use it.
 control_socket_disable = True
+
+# Custody (docs/privacy.md, "how an unlock reaches every worker"): the page of shared
+# memory that holds the unlocked key is made here, in the master, before any fork, so
+# every worker (and any worker restarted later) shares it. It is never a file.
+from app.custody import memory as _custody_memory  # noqa: E402
+
+_custody_memory.page()
+
+
+def post_fork(server, worker):
+    """Each worker is made non-dumpable too (no core dump can hold the key)."""
+    _custody_memory.harden_process()

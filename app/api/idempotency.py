@@ -56,6 +56,11 @@ def idempotent(view=None, *, status: int = 200):
                 raise InvalidInput("Idempotency-Key: this key was used with a different "
                                    "request; use a new key", field="Idempotency-Key")
             if held.status_code is not None:
+                if getattr(held.response, "locked", False):  # sealed answer, fund locked
+                    raise Conflict("the first answer to this Idempotency-Key quotes text "
+                                   "sealed by custody and the fund is locked; the step did "
+                                   "happen; read its result with GET",
+                                   code="idempotency_locked")
                 return Response(held.response, status=held.status_code,
                                 mimetype="application/json",
                                 headers={"Idempotent-Replayed": "true"})

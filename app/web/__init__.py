@@ -141,6 +141,9 @@ def init_app(app: Flask) -> None:
     for bp in (public.bp, account.bp, member.bp, treasurer.bp, imports.bp, admin.bp,
                auditor.bp):
         app.register_blueprint(bp)
+    from app.web import custody  # issue 21
+
+    app.register_blueprint(custody.bp)
     from app.api import bp as api_bp
     csrf.exempt(api_bp)  # bearer tokens, no cookies
 

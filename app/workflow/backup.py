@@ -29,7 +29,7 @@ from app.workflow.outbox import money_lock, settle
 
 FORMAT = 1
 DATA_KEY = "data.key"
-KEY_FILES = (DATA_KEY, "secret_key")
+KEY_FILES = (DATA_KEY, "secret_key", "custody.json")  # custody.json: the wrapped key (docs/privacy.md)
 
 
 def _sqlite_path(url: str) -> Path | None:

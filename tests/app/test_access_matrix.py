@@ -87,6 +87,11 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/treasurer/reconcile"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/reconcile"): (303, 403, 403, 422, 403),      # no file
     ("GET", "/admin/audit"): (303, 403, 403, 403, 200),
+    # --- custody of the key (issue 21): treasurers and admins ------------------------------
+    ("GET", "/custody"): (303, 403, 403, 200, 200),
+    ("POST", "/custody/unlock"): (303, 403, 403, 422, 422),   # no shares (no custody)
+    ("POST", "/custody/lock"): (303, 403, 403, 303, 303),
+    ("POST", "/custody/shred"): (303, 403, 403, 422, 422),    # box not ticked
     ("POST", "/treasurer/reports"): (303, 403, 403, 303, 403),  # no sealed month: said above
     ("GET", "/treasurer/requests/<code>"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/requests/<code>/approve"): (303, 403, 403, 303, 403),  # as asked

@@ -1,0 +1,202 @@
+"""Custody steps: put a fund under custody, re-split its key, lock, and shred.
+
+Every step changes `custody.json` only by atomic replacement, and rows only one by one
+(`UPDATE … WHERE value = old`), so a SIGKILL anywhere leaves the fund either before or
+after each step, and running the command again finishes it:
+
+- setup: the new key is written as state "new" (nothing is sealed to it), the shares are
+  shown, then the file says "active" and the existing text is re-sealed, in small
+  transactions. Killed before "active": the run starts over with a new key (the shares
+  shown were never used). Killed after: run again to finish re-sealing; every value is
+  readable all along, under the data key or the custody key.
+- re-split: the new split is written as "pending" next to the one in force (either set
+  of shares opens the key), the new shares are shown, then the new split replaces the old
+  one. Killed before the last write: the old shares still open the fund.
+- shred: one write drops the wrapped key. Before it, everything opens with K shares;
+  after it, nothing sealed to that key ever opens again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from app import crypto, custody
+from app.custody import envelope, memory, shares, store
+
+Show = Callable[[list[shares.Share], store.Split], None]
+
+
+@dataclass
+class Done:
+    """What a custody step did."""
+
+    key_id: str
+    split_id: str | None
+    resealed: int = 0
+    resumed: bool = False
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def default_policy(engine: Engine) -> tuple[int, int]:
+    """(needed, shares) by default: the fund's approvals needed, at least 2; one share
+    for each active treasurer and admin, at least `needed`."""
+    with engine.connect() as conn:
+        people = conn.execute(text("SELECT roles FROM person WHERE active")).scalars().all()
+    holders = sum(1 for roles in people if "treasurer" in roles or "admin" in roles)
+    needed = 2
+    return needed, max(needed, holders)
+
+
+def _new_split(private_raw: bytes, kid: str, needed: int, count: int
+               ) -> tuple[store.Split, list[shares.Share]]:
+    kek = secrets.token_bytes(32)
+    made = shares.split(kek, needed, count)
+    wrapped = shares.wrap(private_raw, kek, kid, made[0].split_id)
+    del kek
+    return store.Split(made[0].split_id, needed, count, wrapped, _now()), made
+
+
+def setup(engine: Engine, needed: int, count: int, show: Show) -> Done:
+    """Put the fund under custody (or finish doing so after a crash), then re-seal every
+    value of the custody columns to the new public key."""
+    shares.check_policy(needed, count)
+    path = custody.file_path()
+    current = store.read(path)
+    if current is not None and current.state == "active" and current.split is not None:
+        resealed = reseal_all(engine)
+        return Done(current.key_id, current.split.id, resealed, resumed=True)
+    private = X25519PrivateKey.generate()
+    public_raw = envelope.raw_public(private.public_key())
+    kid = envelope.public_id(public_raw)
+    split, made = _new_split(envelope.raw_private(private), kid, needed, count)
+    shredded = current.shredded if current is not None else ()
+    fresh = store.Custody("new", kid, public_raw, split, None,
+                          (current.generation + 1) if current else 0, shredded)
+    store.write(path, fresh)
+    show(made, split)
+    store.write(path, fresh.with_(state="active"))
+    return Done(kid, split.id, reseal_all(engine))
+
+
+def reseal_all(engine: Engine, *, batch: int = 100) -> int:
+    """Seal to the custody key every value of the custody columns that is not sealed yet
+    (data-key values and plaintext from before); repeat until a pass finds none."""
+    total = 0
+    for _attempt in range(10):
+        done = sum(_reseal_column(engine, t, c, label, batch)
+                   for t, c, label in crypto.encrypted_columns() if label in custody.COLUMNS)
+        total += done
+        if done == 0:
+            crypto.checkpoint_sqlite(engine)
+            return total
+    raise crypto.DataKeyError("custody: values kept appearing unsealed; stop the app and "
+                              "run the command again")
+
+
+def _reseal_column(engine: Engine, table: str, column: str, label: str, batch: int) -> int:
+    q = engine.dialect.identifier_preparer.quote
+    t, c = q(table), q(column)
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT id, {c} FROM {t} WHERE {c} IS NOT NULL "  # nosec B608
+                                 f"ORDER BY id")).all()
+    todo = [(rid, v) for rid, v in rows if not v.startswith(crypto.CUSTODY_PREFIX)]
+    done = 0
+    for start in range(0, len(todo), batch):
+        with engine.begin() as conn:
+            crypto.harden_sqlite(conn)
+            for rid, old in todo[start:start + batch]:
+                new = crypto.encrypt(crypto.decrypt(old, label), label)
+                if not new.startswith(crypto.CUSTODY_PREFIX):
+                    raise crypto.DataKeyError("custody: the fund is not sealing to its "
+                                              "custody key")
+                done += conn.execute(text(f"UPDATE {t} SET {c} = :new "  # nosec B608
+                                          f"WHERE id = :id AND {c} = :old"),
+                                     {"new": new, "id": rid, "old": old}).rowcount
+    return done
+
+
+def count_unsealed(engine: Engine) -> int:
+    """How many values of the custody columns are not sealed to the custody key."""
+    q = engine.dialect.identifier_preparer.quote
+    left = 0
+    with engine.connect() as conn:
+        for table, column, label in crypto.encrypted_columns():
+            if label not in custody.COLUMNS:
+                continue
+            for (value,) in conn.execute(text(f"SELECT {q(column)} FROM {q(table)} "  # nosec B608
+                                              f"WHERE {q(column)} IS NOT NULL")):
+                left += not value.startswith(crypto.CUSTODY_PREFIX)
+    return left
+
+
+def _active() -> store.Custody:
+    current = custody.current()
+    if current is None or current.state != "active":
+        raise shares.ShareError("custody: this fund is not under custody; run `carebooks "
+                                "custody split` first")
+    if current.split is None:
+        raise shares.ShareError("custody: the fund's key was destroyed (shred); run "
+                                "`carebooks custody split` to start a new one")
+    return current
+
+
+def resplit(share_texts: list[str], needed: int, count: int, show: Show) -> Done:
+    """New shares for the same key (a holder left): K current shares open the key, a new
+    split replaces the old one, and the old shares open nothing any more."""
+    shares.check_policy(needed, count)
+    current = _active()
+    private_raw = custody.open_with_shares(current, share_texts)
+    split, made = _new_split(private_raw, current.key_id, needed, count)
+    path = custody.file_path()
+    store.write(path, current.with_(pending=split))
+    show(made, split)
+    store.write(path, current.with_(split=split, pending=None,
+                                    generation=current.generation + 1))
+    memory.wipe()
+    return Done(current.key_id, split.id)
+
+
+def shred() -> Done:
+    """Destroy the wrapped key: every value sealed to it is unreadable forever. The public
+    key stays, so new text is still accepted (and is unreadable too) until a new split."""
+    current = custody.current()
+    if current is None or current.state != "active":
+        raise shares.ShareError("custody: this fund is not under custody; nothing to shred")
+    if current.split is None:
+        return Done(current.key_id, None)
+    gone = tuple(current.shredded) + ({"key_id": current.key_id, "at": _now()},)
+    store.write(custody.file_path(), current.with_(split=None, pending=None, shredded=gone,
+                                                  generation=current.generation + 1))
+    memory.wipe()
+    return Done(current.key_id, None)
+
+
+def lock_all() -> int:
+    """Lock every worker: bump the generation in the custody file (each worker drops its
+    key at its next read) and wipe this process's page. Returns the new generation."""
+    current = custody.current()
+    memory.wipe()
+    if current is None:
+        return 0
+    store.write(custody.file_path(), current.with_(generation=current.generation + 1))
+    return current.generation + 1
+
+
+def record(action: str, actor_id: int | None = None, **facts) -> None:
+    """One audit event for a custody step, in its own transaction (ids and counts only;
+    never a share or a key)."""
+    from app.db import session_scope
+    from app.workflow import audit
+
+    with session_scope() as session:
+        audit.record(session, actor_id, action, "", **facts)
