@@ -21,7 +21,7 @@ from app import create_app, crypto, custody
 from app.cli import main
 from app.custody import memory
 from app.custody.shares import ShareError
-from tests.app.conftest import ask
+from tests.app.conftest import ask, close_fund, make_fund
 
 TODAY = dt.date.today()
 SHARE = re.compile(r"share (\d+) of \d+:\s+([0-9a-f ]+)")
@@ -129,9 +129,18 @@ def _all_bytes(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
 
 
-def test_a_seized_copy_of_a_locked_fund_opens_nothing_without_k_shares(fund, tmp_path):
-    if not fund.app.config["DATABASE_URL"].startswith("sqlite"):
-        pytest.skip("the instance folder holds the database only with SQLite")
+@pytest.fixture
+def sqlite_fund(tmp_path):
+    """A fund on SQLite only: its database is a file a thief copies with the folder (on
+    PostgreSQL the database is elsewhere; restoring into a new PostgreSQL database is
+    test_backup.py's job)."""
+    f = make_fund(tmp_path, f"sqlite:///{tmp_path / 'carebooks.db'}")
+    yield f
+    close_fund(f, tmp_path)
+
+
+def test_a_seized_copy_of_a_locked_fund_opens_nothing_without_k_shares(sqlite_fund, tmp_path):
+    fund = sqlite_fund
     words = fill(fund)
     shares = split(fund, shares=3, needed=2)
     later = marker("story told while locked")
@@ -251,12 +260,11 @@ def test_policy_refuses_a_split_one_person_could_open(fund):
     assert not Path(fund.app.instance_path, "custody.json").exists()
 
 
-def test_k_shares_and_the_backup_file_recover_the_fund(fund, tmp_path):
+def test_k_shares_and_the_backup_file_recover_the_fund(sqlite_fund, tmp_path):
     from app.workflow import requests
     from app.workflow.backup import backup, restore
 
-    if not fund.app.config["DATABASE_URL"].startswith("sqlite"):
-        pytest.skip("restoring into a new PostgreSQL database is test_backup.py's job")
+    fund = sqlite_fund
     words = fill(fund)
     shares = split(fund)
     file = tmp_path / "fund-backup.tar.gz"
