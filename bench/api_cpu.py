@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import carebooks, fund_env  # noqa: E402
+from bench.harness import carebooks, fund_env, second_factor  # noqa: E402
 from bench.http_load import (BANK, PASSWORD, create_database, default_admin_url,  # noqa: E402
                              donation_body, drop_database)
 
@@ -60,6 +60,8 @@ def main() -> int:
         for role, email in (("treasurer", "t@example.org"), ("member", "m@example.org")):
             carebooks(env, "user", "add", email, "--role", role, "--password-stdin",
                       stdin=PASSWORD + "\n")
+            if role == "treasurer":
+                second_factor(env, email)  # a token that moves money needs one
             tokens[role] = carebooks(env, "token", "create", email).stdout.strip()
         os.environ.update(env)
         for name in ("DATABASE_URL", "REDIS_URL"):

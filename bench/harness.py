@@ -66,6 +66,25 @@ def carebooks(env: dict[str, str], *args: str, stdin: str | None = None,
     return proc
 
 
+_ENROL = """
+import pyotp
+from app import create_app
+from app.workflow.people import person_by_email
+from app.workflow.sessions import confirm_totp, new_totp_secret
+app = create_app()
+with app.app_context():
+    secret = new_totp_secret()
+    confirm_totp(person_by_email(EMAIL).id, secret, pyotp.TOTP(secret).now())
+"""
+
+
+def second_factor(env: dict[str, str], email: str) -> None:
+    """Enrol `email`'s authenticator, as a first sign-in would: a treasurer's token may
+    move money only once they have a second factor (docs/api.md)."""
+    subprocess.run([sys.executable, "-c", f"EMAIL = {email!r}\n" + _ENROL], env=env, cwd=ROOT,
+                   check=True, capture_output=True, timeout=120)
+
+
 @dataclass
 class Gunicorn:
     """`gunicorn app.wsgi:app` with `workers` processes on 127.0.0.1:`port`."""

@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.harness import (Client, Gunicorn, books_ids, carebooks, cpu_times,  # noqa: E402
-                           fund_env, month_file_errors)
+                           fund_env, month_file_errors, second_factor)
 
 MONEY = ("approve", "pay", "donation")
 KINDS = ("summary", "page", "page 304", "submit", *MONEY, "replay")
@@ -121,6 +121,8 @@ def create_fund(env: dict[str, str], members: int) -> dict[str, list[str]]:
     for role, email in people:
         carebooks(env, "user", "add", email, "--role", role, "--password-stdin",
                   stdin=PASSWORD + "\n")
+        if role == "treasurer":
+            second_factor(env, email)  # a token that moves money needs one
         tokens[role].append(carebooks(env, "token", "create", email).stdout.strip())
     return tokens
 

@@ -69,7 +69,11 @@ def index():
 @recent
 def unlock():
     form = SharesForm(prefix="u")
-    if form.validate_on_submit():
+    current = custody.current()
+    if current is None or current.split is None:  # no form on the page: say so above it
+        form.validate_on_submit()
+        form.form_errors.append(_("This fund has no custody key to unlock."))
+    elif form.validate_on_submit():
         try:
             current = custody.unlock(_lines(form))
         except ShareError as exc:
@@ -96,12 +100,13 @@ def lock():
 @recent
 def shred():
     form = ShredForm(prefix="s")
-    if form.validate_on_submit():
-        current = custody.current()
+    current = custody.current()
+    if current is None or current.split is None:  # no form on the page: say so above it
+        form.validate_on_submit()
+        form.form_errors.append(_("This fund has no custody key to shred."))
+    elif form.validate_on_submit():
         if not form.confirm.data:
             form.confirm.errors = [_("Tick the box: shredding cannot be undone.")]
-        elif current is None or current.split is None:
-            form.shares.errors = [_("This fund has no custody key to shred.")]
         else:
             try:
                 custody.open_with_shares(current, _lines(form))

@@ -104,3 +104,13 @@ def table_counts(fund) -> dict[str, int]:
 
 def dec(value) -> Decimal:
     return Decimal(str(value))
+
+
+def approve_before_samples(fund, code: str, who: str = "treasurer2") -> None:
+    """Approve `code` as of the first day of the samples' month: a payment row of the
+    samples can settle it only if it was approved before (never dated before its approval)."""
+    from app.workflow import requests
+
+    with fund.ctx():
+        result = requests.approve(fund.people[who], code, {}, today=SAMPLE_MONTH)
+    assert result["status"] == "approved", result

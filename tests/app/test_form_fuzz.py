@@ -90,6 +90,11 @@ FORMS = [
     Form("change password", "member", lambda s: "/account/password", ["current", "new"]),
     Form("language", "anon", lambda s: "/language", ["lang", "next"],
          {"lang": real_choice("es", "en")}),
+    Form("unlock the stories", "treasurer", lambda s: "/custody/unlock", ["u-shares"]),
+    Form("shred the stories", "treasurer", lambda s: "/custody/shred",
+         ["s-shares", "s-confirm"]),
+    Form("notifications", "member", lambda s: "/account/notifications", ["notify", "lang"],
+         {"notify": real_choice("none", "email", "digest"), "lang": real_choice("es", "en")}),
     Form("accept an invitation", "anon", lambda s: s.open_invitation(),
          ["handle", "password"]),
     Form("ask for help", "member", lambda s: "/my/requests/new",
@@ -148,7 +153,8 @@ FORMS = [
 NO_FIELDS = {"/sign-out",
              # one-button forms of issue 16 (revoke a token or an invitation, settle a
              # grant of power), as the check below spells their paths
-             "/account/tokens/revoke", "/admins/revoke", "/admin/roles-waiting"}
+             "/account/tokens/revoke", "/admins/revoke", "/admin/roles-waiting",
+             "/custody/lock"}  # issue 21: one button
 
 
 class Site:
