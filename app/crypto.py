@@ -161,7 +161,15 @@ def _signature(path: Path) -> tuple | None:
 def write_key_file(path: Path, keys: list[bytes]) -> None:
     """Replace the key file atomically (0600 temp file, fsync, rename, fsync the folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = _FILE_HEADER + "".join(base64.urlsafe_b64encode(k).decode() + "\n" for k in keys)
+    write_private_file(path, _FILE_HEADER + "".join(
+        base64.urlsafe_b64encode(k).decode() + "\n" for k in keys))
+    with _lock:
+        _cache.pop(str(path), None)
+
+
+def write_private_file(path: Path, body: str) -> None:
+    """Replace `path` with `body`, readable by this user only: a 0600 temporary file,
+    fsync, rename, fsync the folder (a key file, the custody file)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -178,8 +186,6 @@ def write_key_file(path: Path, keys: list[bytes]) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    with _lock:
-        _cache.pop(str(path), None)
 
 
 def keyring(*, create: bool = False) -> Keyring:

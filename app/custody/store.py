@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import secrets
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -127,22 +126,14 @@ def write(path: Path, custody: Custody | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if custody is None:
         path.unlink(missing_ok=True)
-    else:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        dir_fd = os.open(path.parent, os.O_RDONLY)  # the removal, durable
         try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(dumps(custody))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    else:
+        from app.crypto import write_private_file
+
+        write_private_file(path, dumps(custody))
     with _lock:
         _cache.pop(str(path), None)
