@@ -77,7 +77,7 @@ def idle_seconds() -> float:
         raw = current_app.config.get(IDLE_ENV)
     raw = raw or os.environ.get(IDLE_ENV)
     try:
-        minutes = float(raw) if raw else DEFAULT_IDLE_MINUTES
+        minutes = float(raw) if raw else DEFAULT_IDLE_MINUTES  # float-ok: minutes, not money
     except ValueError:
         minutes = DEFAULT_IDLE_MINUTES
     return max(minutes, 0.0) * 60
