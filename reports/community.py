@@ -10,8 +10,9 @@ bytes — and hold only:
   the posting's metadata, and the names of donors who consented to be named, never with
   an amount) and their refunds, fees, aid approved per published group (net
   of cancellations, with recipients, requests and the rounded median), aid paid per
-  published group, the change of each cash account, and any other account's change;
-- `balance` assertions for every cash account and for what is approved and unpaid, on
+  published group, the change of all the fund's cash together (`Assets:Fund:All`), and any
+  other account's change;
+- `balance` assertions for the fund's cash together and for what is approved and unpaid, on
   the day after each period, so `bean-check` proves the cash at each period's end;
 - every seal of the fund's books (month, file hash, previous seal, seal hash, and the
   Merkle root of the month's entries where the seal has one).
@@ -47,6 +48,10 @@ MAIN, ACCOUNTS, PERIODS, SEALS = ("main.beancount", "accounts.beancount",
 FILES = (MAIN, ACCOUNTS, PERIODS, SEALS)
 RULES_TYPE = "carebooks-rules"
 COMBINED_ACCOUNT = acc.aid_account(COMBINED)
+# All the fund's cash as one account: a single account's change would tell the payments
+# by payout method (one Venmo payment in a period is one person's aid), as the monthly
+# PDF's rule already says (docs/privacy.md, "No single account's balance").
+CASH_TOTAL = "Assets:Fund:All"
 _HEADER = (";; The community's books of {fund}: {what}.\n"
            ";; Derived from the fund's books by `carebooks derive-public`; never edited.\n"
            ";; How to check them: docs/verify.md and docs/ledger-format.md.\n")
@@ -154,9 +159,9 @@ def _transaction(period: Period, rules: Rules) -> data.Transaction:
     post(acc.APPROVED, -period.approved.total.total)
     for group in _groups(period.paid):
         post(acc.APPROVED, group.total, **_aid_meta(group, rules, "paid"))
-    for cash in period.cash:
-        if cash.closing != cash.opening:
-            post(cash.account, cash.closing - cash.opening)
+    cash_change = sum((c.closing - c.opening for c in period.cash), Decimal(0))
+    if cash_change:
+        post(CASH_TOTAL, cash_change)
     # what else moved (fees, running costs, opening balances); the liability's remainder
     # is whatever approvals, cancellations and payments do not explain (a hand entry)
     explained = period.paid.total.total - period.approved.total.total
@@ -192,8 +197,8 @@ def _aid_account(label: str) -> str:
 def _balances(period: Period) -> list:
     day = period.last_day + dt.timedelta(days=1)
     cur = period.currency
-    out = [data.Balance(_meta(), day, c.account, bc_amount.Amount(c.closing, cur), None, None)
-           for c in period.cash]
+    cash = sum((c.closing for c in period.cash), Decimal(0))
+    out = [data.Balance(_meta(), day, CASH_TOTAL, bc_amount.Amount(cash, cur), None, None)]
     out.append(data.Balance(_meta(), day, acc.APPROVED,
                             bc_amount.Amount(-period.outstanding, cur), None, None))
     return out
@@ -211,7 +216,7 @@ def _seal(seal) -> data.Custom:
 
 def _accounts(state, periods) -> list[str]:
     """Every account a period posts to or asserts, in order."""
-    used = {acc.APPROVED} | {a for a in state.opens if acc.is_cash(a)}
+    used = {acc.APPROVED, CASH_TOTAL}
     for p in periods:
         used |= {acc.donation_account(k.kind) for k in p.donations}
         used |= {_aid_account(g.label) for g in p.approved.groups + p.paid.groups}

@@ -57,3 +57,13 @@ def test_pending_months_publish_no_cash(fund):
     assert pub.periods == () and len(pub.pending) == len(fund.books.state.seals)
     files = derive(fund.books, _who(fund), Rules(k=500))
     assert b" balance " not in files[PERIODS] and b"Publication period" not in files[PERIODS]
+
+
+def test_cash_is_one_total_never_one_account(fund):
+    """A single account's change would tell the payments by payout method (one Venmo
+    payment in a period is one person's aid): the fund's cash is published together."""
+    files = derive(fund.books, _who(fund), RULES)
+    text = b"".join(files.values()).decode()
+    used = set(re.findall(r"Assets:Fund:[A-Za-z-]+", text))
+    assert used == {"Assets:Fund:All"}, used
+    assert re.search(r"^\d{4}-\d\d-\d\d balance Assets:Fund:All ", text, re.M)
