@@ -150,7 +150,8 @@ def key_file() -> Path:
     return instance_path() / KEY_FILE
 
 
-def _signature(path: Path) -> tuple | None:
+def file_signature(path: Path) -> tuple | None:
+    """What tells a file changed (inode, size, mtime), or None if it is not there."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -199,14 +200,14 @@ def keyring(*, create: bool = False) -> Keyring:
                 _cache[ENV] = hit
             return hit[1]
     path = key_file()
-    sig = _signature(path)
+    sig = file_signature(path)
     if sig is None:
         if not create:
             raise DataKeyError(f"no data key: {ENV} is not set and {path} does not exist; "
                                "restore the key file (or set the variable) that was in use "
                                "when this data was written")
         _create_key_file(path)
-        sig = _signature(path)
+        sig = file_signature(path)
     with _lock:
         hit = _cache.get(str(path))
         if hit is not None and hit[0] == sig:

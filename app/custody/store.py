@@ -100,17 +100,11 @@ def loads(text: str) -> Custody:
                    int(d.get("generation", 0)), tuple(d.get("shredded", ())))
 
 
-def _signature(path: Path) -> tuple | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 def read(path: Path) -> Custody | None:
     """The custody file at `path` (None when the fund is not under custody)."""
-    sig = _signature(path)
+    from app.crypto import file_signature
+
+    sig = file_signature(path)
     with _lock:
         hit = _cache.get(str(path))
         if hit is not None and hit[0] == sig:

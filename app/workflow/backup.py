@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -30,6 +31,16 @@ from app.workflow.outbox import money_lock, settle
 FORMAT = 1
 DATA_KEY = "data.key"
 KEY_FILES = (DATA_KEY, "secret_key", "custody.json")  # custody.json: the wrapped key (docs/privacy.md)
+
+
+def _own_schema(pg_url: str) -> list[str]:
+    """`--schema NAME` when the URL puts the fund in a schema of its own
+    (`options=-csearch_path=NAME`): the backup holds that fund, not its neighbours."""
+    from urllib.parse import parse_qs, urlsplit
+
+    options = " ".join(parse_qs(urlsplit(pg_url).query).get("options", []))
+    found = re.search(r"-c\s*search_path=([A-Za-z_][A-Za-z0-9_]*)\b", options)
+    return ["--schema", found[1]] if found else []
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -84,8 +95,8 @@ def _copy_everything(tmp: Path, instance: Path, url: str, books_dir: Path,
         dst.close()
     else:
         pg_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file",
-                        str(tmp / "carebooks.pgdump"), pg_url], check=True)
+        subprocess.run(["pg_dump", "--format=custom", "--no-owner", *_own_schema(pg_url),
+                        "--file", str(tmp / "carebooks.pgdump"), pg_url], check=True)
     for path in sorted(books_dir.rglob("*.beancount")):
         rel = path.relative_to(books_dir)
         if rel.parts[0].startswith("."):

@@ -95,3 +95,13 @@ def test_a_damaged_backup_is_refused(fund, tmp_path):
         restore(bad)
     assert not (tmp_path / "r2" / "books" / "main.beancount").exists()
     create_engine("sqlite://").dispose()
+
+
+def test_a_fund_in_a_schema_of_its_own_backs_up_that_schema_only():
+    """Two funds sharing a PostgreSQL database each back up their own schema, not the
+    other's rows (and not a schema another process is dropping meanwhile)."""
+    from app.workflow.backup import _own_schema
+
+    url = "postgresql://carebooks@/funds?host=/run/postgresql&options=-csearch_path%3Dfund_a"
+    assert _own_schema(url) == ["--schema", "fund_a"]
+    assert _own_schema("postgresql://carebooks@/carebooks") == []
