@@ -103,10 +103,39 @@ def current_person(session=None):
 
 
 def _checked(session, token: str, tokens):
+    from app.workflow import audit
+
     person, tok = tokens.find(token, session)
-    tokens.require_scope(session, person, tok, needed_scope())
+    scope = needed_scope()
+    tokens.require_scope(session, person, tok, scope)
+    if scope == "money":  # the step's events name the token (reset in _after_money)
+        g.via_token = (audit.VIA_TOKEN.set(tok.id), person.id, tok.id)
     session.expunge(person)
     return person
+
+
+@bp.teardown_request
+def _after_money(_exc=None) -> None:
+    """Forget the money token this request used (the thread serves other requests next)."""
+    via = g.pop("via_token", None)
+    if via is not None:
+        from app.workflow import audit
+        audit.VIA_TOKEN.reset(via[0])
+
+
+@bp.after_request
+def _refused_money_use(response):
+    """A money-scope call that was refused records no step event: audit its use here, in a
+    transaction of its own (refusals are rare; a successful step's events name the token)."""
+    via = g.get("via_token")
+    if via is not None and response.status_code >= 400:
+        from app.db import session_scope
+        from app.workflow import audit
+
+        with session_scope() as session:
+            audit.record(session, via[1], "token.money_refused", f"person:{via[1]}",
+                         token=via[2], status=response.status_code)
+    return response
 
 
 MAX_DEPTH = 20

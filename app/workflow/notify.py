@@ -79,13 +79,26 @@ def queue(session: Session, person_ids, kind: str, *, message_id: str | None = N
     ids = sorted(set(person_ids))
     if not ids:
         return 0
-    rows = session.exec(sa_select(Person.id, Person.notify, Person.roles, Person.active)
-                        .where(Person.id.in_(ids))).all()
+    return _queue_rows(session, _choosers(session, Person.id.in_(ids)), kind, message_id)
+
+
+def queue_holders(session: Session, role: Role, kind: str, *, but=frozenset()) -> int:
+    """Queue `kind` for the active holders of `role` (but not `but`) who chose to be told:
+    one read, on every money step's path."""
+    rows = [r for r in _choosers(session) if role.value in r[2].split(",") and r[0] not in but]
+    return _queue_rows(session, rows, kind, None)
+
+
+def _choosers(session: Session, *where) -> list:
+    """(id, choice, roles) of the active people who chose to be told, filtered by `where`."""
+    return session.exec(sa_select(Person.id, Person.notify, Person.roles).where(
+        Person.active.is_(True), Person.notify.in_(("email", "digest")), *where)).all()
+
+
+def _queue_rows(session: Session, rows, kind: str, message_id: str | None) -> int:
     now = _now()
     values = []
-    for pid, choice, roles, active in rows:
-        if not active or choice not in ("email", "digest"):
-            continue
+    for pid, choice, roles in sorted(rows):
         digest = choice == "digest" and "treasurer" in roles.split(",") and kind != MEMBER_UPDATE
         values.append({"person_id": pid, "kind": kind,
                        "status": "digest" if digest else "pending",
@@ -109,7 +122,7 @@ def holders(session: Session, *roles: Role) -> list[int]:
 
 def request_submitted(session: Session, actor_id: int) -> None:
     """A new request: every treasurer but the one who filed it."""
-    queue(session, [t for t in holders(session, Role.treasurer) if t != actor_id], NEW_REQUEST)
+    queue_holders(session, Role.treasurer, NEW_REQUEST, but={actor_id})
 
 
 def request_changed(session: Session, member_id: int, actor_id: int) -> None:
@@ -130,8 +143,7 @@ def request_answered(session: Session, request_id: int, member_id: int) -> None:
 
 def second_approval_waiting(session: Session, approver_ids: set[int]) -> None:
     """A first approval of a request that needs two: the treasurers who have not approved."""
-    queue(session, [t for t in holders(session, Role.treasurer) if t not in approver_ids],
-          SECOND_APPROVAL)
+    queue_holders(session, Role.treasurer, SECOND_APPROVAL, but=approver_ids)
 
 
 def write_failed() -> None:

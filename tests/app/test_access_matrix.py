@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -548,7 +549,16 @@ def test_token_scopes(fund):
     from app.db import session_scope
     from app.models import AuditEvent
     from sqlmodel import select
+    from app.models import ApiToken
     with fund.ctx(), session_scope() as s:
-        actions = [e.action for e in s.exec(select(AuditEvent))]
-    assert "token.money_used" in actions and "token.created" in actions \
-        and "token.revoked" in actions
+        events = list(s.exec(select(AuditEvent)))
+        money_ids = {t.id for t in s.exec(select(ApiToken)) if "money" in t.scopes.split(",")}
+    actions = [e.action for e in events]
+    assert "token.created" in actions and "token.revoked" in actions
+    # a step done with a money token names the token in its own event; a refused one is
+    # recorded on its own
+    named = {json.loads(e.detail).get("token") for e in events
+             if not e.action.startswith("token.")}
+    assert money_ids & named, "no step event names the money token it was done with"
+    refused = [e for e in events if e.action == "token.money_refused"]
+    assert refused and all(json.loads(e.detail)["token"] in money_ids for e in refused)
