@@ -39,6 +39,35 @@ def clean_errors(fn):
     return wrapper
 
 
+class _Registered(click.Choice):
+    """A choice among the names of a registry, read when the command line is parsed (so
+    the CLI offers what the registry holds, and imports it only when it is used)."""
+
+    def __init__(self, names) -> None:
+        self._names = names
+        super().__init__([])
+
+    @property
+    def choices(self):
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, _value) -> None:
+        pass
+
+
+def _import_formats() -> list[str]:
+    from app.imports import FORMATS
+
+    return list(FORMATS)
+
+
+def _languages() -> list[str]:
+    from reports.languages import LANGUAGES
+
+    return list(LANGUAGES)
+
+
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False,
              add_version_option=False)
 def main() -> None:
@@ -273,7 +302,7 @@ def policy_set(settings: tuple[str, ...], actor_email: str) -> None:
 
 @main.command("report")
 @click.argument("month")
-@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "es"]))
+@click.option("--lang", default="en", show_default=True, type=_Registered(_languages))
 @click.option("--paper", default="a4", show_default=True, type=click.Choice(["a4", "letter"]))
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the PDF here.")
 @click.option("--publish", "publish_as", metavar="EMAIL",
@@ -465,9 +494,6 @@ def purge_command(days: int | None) -> None:
 
 # --- imports and reconciliation (docs/import.md) -------------------------------------------
 
-IMPORT_FORMATS = ["paypal", "venmo", "stripe", "bank"]
-
-
 def _treasurer(email: str):
     from app.models import Role
     from app.workflow.errors import Forbidden
@@ -510,7 +536,7 @@ def _print_preview(p: dict) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(IMPORT_FORMATS))
+@click.option("--format", "fmt", required=True, type=_Registered(_import_formats))
 @click.option("--mapping", help="A bank CSV's saved column mapping (see import-mapping).")
 @click.option("--account", help="The cash account (default: the format's, e.g. "
               "Assets:Fund:PayPal; Stripe and bank: Assets:Fund:Bank).")
@@ -604,7 +630,7 @@ def import_mapping_command(name: str, from_file: str | None, actor_email: str, *
 
 @main.command("reconcile")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(IMPORT_FORMATS))
+@click.option("--format", "fmt", required=True, type=_Registered(_import_formats))
 @click.option("--month", required=True, help="YYYY-MM")
 @click.option("--mapping", help="A bank CSV's saved column mapping.")
 @click.option("--account", help="The cash account the statement is for.")

@@ -6,13 +6,14 @@ Pure Python and beancount; this package never imports flask, sqlmodel, app or re
 from __future__ import annotations
 
 from ledger import entries
-from ledger.accounts import FundSettings
+from ledger.accounts import PAYOUT_METHODS, FundSettings
 from ledger.books import Books, Posted, init_books
 from ledger.errors import (BooksInvalid, EntryRefused, LedgerError, SealRefused,
                            WriteFailed, WritesDisabled)
+from ledger.months import Month, month_of
 from ledger.seal import Verification
-from ledger.state import BooksState, Seal, month_of
+from ledger.state import BooksState, Seal
 
 __all__ = ["Books", "BooksInvalid", "BooksState", "EntryRefused", "FundSettings",
-           "LedgerError", "Posted", "Seal", "SealRefused", "Verification", "WriteFailed",
+           "LedgerError", "Month", "PAYOUT_METHODS", "Posted", "Seal", "SealRefused", "Verification", "WriteFailed",
            "WritesDisabled", "entries", "init_books", "month_of"]

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 
 from ledger import accounts as acc
 from ledger.accounts import AID_ROOT, APPROVED, FEES
-from ledger.seal import first_day_after
-from ledger.state import month_file
+from ledger import Month
 
 if TYPE_CHECKING:
     from reports.figures import AidTable, MonthFigures
@@ -86,15 +85,15 @@ def _nonzero(pairs) -> tuple[tuple[str, ...], ...]:
 
 def checks(fig: MonthFigures) -> tuple[Check, ...]:
     """Every step that reproduces the report's figures and its seal from the public books."""
-    y, m = fig.month[:4], int(fig.month[5:7])
-    in_month = f"year = {y} AND month = {m}"
-    start, end = f"{fig.month}-01", first_day_after(fig.month).isoformat()
+    month = Month(fig.month)
+    in_month = f"year = {month.year} AND month = {month.number}"
+    start, end = month.first_day.isoformat(), month.end.isoformat()
     out = [Check(N_("The books are valid: this prints nothing."), f"bean-check {MAIN}")]
     seal = fig.seal
     if seal.sealed:
         out += [
             Check(N_("The month's file is the one that was sealed: the file hash."),
-                  f"sha256sum {month_file(fig.month)}", ((seal.file_sha256,),)),
+                  f"sha256sum {month.file}", ((seal.file_sha256,),)),
             Check(N_("The seal as the books record it: month, file hash, previous seal, seal."),
                   f"grep '\"carebooks-seal\" \"{fig.month}\"' seals.beancount",
                   ((seal.file_sha256, seal.prev, seal.seal_hash),)),
@@ -142,19 +141,19 @@ def checks(fig: MonthFigures) -> tuple[Check, ...]:
               ((plain(fig.closing_cash),),) if fig.closing_cash else ()),
     ]
     if fig.trend:
-        first = f"{fig.trend[0].month}-01"
+        first = Month(fig.trend[0].month).first_day.isoformat()
         out += [
             Check(N_("Trend: donations less refunds, per month."),
                   query("SELECT year, month, -sum(number) AS donations WHERE "
                         f"account ~ '^Income:Donations:' AND date >= {first} AND date < {end} "
                         "GROUP BY year, month ORDER BY year, month"),
-                  tuple((p.month[:4], str(int(p.month[5:])), plain(p.donations))
+                  tuple((p.month[:4], str(Month(p.month).number), plain(p.donations))
                         for p in fig.trend if p.donations)),
             Check(N_("Trend: aid paid, per month."),
                   query(f"SELECT year, month, sum(number) AS paid WHERE account = '{APPROVED}' "
                         f"AND payee = 'Aid paid' AND date >= {first} AND date < {end} "
                         "GROUP BY year, month ORDER BY year, month"),
-                  tuple((p.month[:4], str(int(p.month[5:])), plain(p.aid_paid))
+                  tuple((p.month[:4], str(Month(p.month).number), plain(p.aid_paid))
                         for p in fig.trend if p.aid_paid)),
         ]
         if fig.balances_shown:

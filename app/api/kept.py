@@ -21,7 +21,6 @@ which then answers, or refuses, in its usual words.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 
 from flask import Flask
@@ -31,14 +30,23 @@ from werkzeug.http import parse_accept_header
 from app.i18n import DEFAULT, LANGUAGES
 from app.web.cache import headers as caching, not_modified
 from app.workflow import summary
+from ledger import Month
 
 PATH = "/api/v1/summary"
 PAGE = "/"
-_QUERY = re.compile(r"(?:month=(\d{4}-\d{2}))?")
 # Headers Flask's answer must not carry for it to be answered to anyone else.
 _PERSONAL = {"set-cookie", "www-authenticate"}
 # Headers that belong to one answer, not to every answer of the kind.
 _OWN = {"content-length", "etag", "cache-control"}
+
+
+def _summary_query(query: str) -> tuple[str | None] | None:
+    """`(None,)` for no query, `(month,)` for `month=YYYY-MM`; None for any other query
+    (Flask answers it)."""
+    if not query:
+        return (None,)
+    name, _, value = query.partition("=")
+    return (value,) if name == "month" and Month.parse(value) else None
 
 
 def _lang(environ: dict) -> str:
@@ -66,13 +74,13 @@ class KeptSummary:
                 or "HTTP_COOKIE" in environ or "HTTP_AUTHORIZATION" in environ):
             return self.inner(environ, start_response)
         query = get("QUERY_STRING", "")
-        found = _QUERY.fullmatch(query) if path == PATH else None
+        found = _summary_query(query) if path == PATH else None
         if (found is None) if path == PATH else query:
             return self.inner(environ, start_response)
         slot = (path, get("wsgi.url_scheme"), get("HTTP_X_FORWARDED_PROTO"))
         headers = self.headers.get(slot)
         if headers is not None:
-            answer = self._kept(path, found[1] if found else None, environ)
+            answer = self._kept(path, found[0] if found else None, environ)
             if answer is not None:
                 if not_modified(answer, get("HTTP_IF_NONE_MATCH")):
                     start_response("304 Not Modified", [*headers, *caching(answer)])

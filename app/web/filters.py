@@ -8,8 +8,9 @@ from decimal import Decimal, InvalidOperation
 from flask import Flask
 from flask_babel import format_date, format_decimal
 
-from app.web.forms import PAYOUT_LABELS, category_label
+from app.web.forms import category_label, payout_label
 from app.workflow.states import status_words
+from ledger import Month
 
 
 def money(value, currency: str | None = None) -> str:
@@ -48,11 +49,11 @@ def day(value) -> str:
 
 def month_name(value: str) -> str:
     """`2026-11` -> `November 2026` in the reader's language."""
-    return format_date(dt.date.fromisoformat(value + "-01"), format="MMMM y").capitalize()
+    return format_date(Month(value).first_day, format="MMMM y").capitalize()
 
 
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.jinja_env.filters.update(
         money=money, band=band, day=day, month_name=month_name, status_words=status_words,
-        category=category_label, payout=lambda m: str(PAYOUT_LABELS.get(m, m)))
+        category=category_label, payout=payout_label)

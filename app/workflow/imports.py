@@ -330,9 +330,6 @@ def _plan(session: Session, actor: Person, data: bytes, fmt: str, mapping: str |
     return plan
 
 
-_METHOD = {"paypal": "paypal", "venmo": "venmo", "bank": "bank", "stripe": "bank"}
-
-
 def _candidates(session: Session, actor: Person, amount: Decimal, fmt: str) -> list[dict]:
     """Approved requests this payment could settle: outstanding at least `amount`, the
     closest amount first, then those asking to be paid this way, then the soonest needed."""
@@ -342,7 +339,7 @@ def _candidates(session: Session, actor: Person, amount: Decimal, fmt: str) -> l
     for req in rows:
         left = req.approved_amount - req.paid_amount
         if left >= amount and req.member_id != actor.id:
-            found.append((left - amount, req.payout_method != _METHOD[fmt], req.needed_by,
+            found.append((left - amount, req.payout_method != FORMATS[fmt].pays_by, req.needed_by,
                           req.code, left, req.category))
     found.sort()
     return [{"code": code, "outstanding": str(left), "category": category}

@@ -12,7 +12,7 @@ from app.models import AuditEvent, Person
 from app.workflow import audit, inputs, replies
 from app.workflow.errors import InvalidInput, PolicyRefused
 from app.workflow.outbox import money_lock, settle
-from ledger import SealRefused
+from ledger import Month, SealRefused
 from ledger.errors import InvalidReference, SealOutOfOrder, StatementMismatch
 
 
@@ -87,14 +87,11 @@ def _derive_public() -> str:
 def close_preview(statements: dict | None = None, *, today: dt.date | None = None) -> dict:
     """The next month to seal, each cash account's book balance at its end, and (given the
     statement balances typed so far) the differences — before anything is written."""
-    from ledger.seal import first_day_after, next_month
-    from ledger.state import month_of
-
     today = today or dt.date.today()
     state = books().state
-    month = (next_month(state.sealed_through) if state.sealed_through
-             else month_of(min(state.opens.values())))
-    end = first_day_after(month)
+    month = (Month(state.sealed_through).next() if state.sealed_through
+             else Month.of(min(state.opens.values())))
+    end = month.end
     rows = []
     for account in state.cash_accounts():
         if state.opens[account] >= end:
