@@ -17,8 +17,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
 from app.workflow.errors import WorkflowError
-from ledger import FundSettings, LedgerError, init_books
-from ledger.books import MAIN
+from ledger import MAIN, FundSettings, LedgerError, init_books
 
 
 def _fail(message: str) -> None:
@@ -444,22 +443,18 @@ def check_command(repair: bool) -> None:
 def rotate_key_command(generate: bool) -> None:
     """Re-encrypt stories, notes and donor names under a new data key, then retire the old
     key (only once every value has been rewritten; safe to run again after a crash)."""
-    from app.crypto import generate_key, key_problem, rotate
-    from app.db import engine, session_scope
-    from app.workflow import audit
+    from app.crypto import generate_key, key_problem
+    from app.workflow.keys import rotate_key
 
     if generate:
         click.echo(generate_key())
         return
     try:
-        done = rotate(engine())
+        done = rotate_key()
     except Exception as exc:  # noqa: BLE001 - a key problem is one line, anything else raises
         if (problem := key_problem(exc)) is None:
             raise
         _fail(problem.message)
-    with session_scope() as session:
-        audit.record(session, None, "data.key_rotated", "", key=done.key_id,
-                     rewritten=done.rewritten, retired=len(done.retired))
     click.echo(f"{'resumed; ' if done.resumed else ''}{done.rewritten} value(s) re-encrypted "
                f"under data key {done.key_id}")
     if done.retired and done.from_env:

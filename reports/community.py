@@ -35,13 +35,13 @@ from beancount.core import amount as bc_amount
 from beancount.core import data
 from beancount.parser import printer
 
-from ledger import Month
 from ledger import accounts as acc
+from ledger import Month
 from reports.periods import COMBINED, AidTable, Period, publication_periods
 from reports.privacy import Rules, rounded
 
 if TYPE_CHECKING:
-    from ledger.books import Books
+    from ledger import Books
 
 ZERO = Decimal(0)
 MAIN, ACCOUNTS, PERIODS, SEALS = ("main.beancount", "accounts.beancount",

@@ -25,16 +25,12 @@ from beancount.core import data
 from beancount.parser import parser
 
 from ledger import accounts as acc
-from ledger.books import SEALS
-from ledger.money import quantum
-from ledger import Month, month_of
-from ledger.state import GENESIS
+from ledger import GENESIS, SEALS, Month, month_of, quantum
 from reports.flows import Flows, month_flows
 from reports.privacy import Group, Row, Rules, protect
 
 if TYPE_CHECKING:
-    from ledger.books import Books
-    from ledger.state import BooksState
+    from ledger import Books, BooksState
 
 ZERO = Decimal(0)
 TREND_MONTHS = 12

@@ -31,14 +31,12 @@ from statistics import median
 from typing import TYPE_CHECKING, Hashable, Iterable, Mapping, Sequence
 
 from ledger import accounts as acc
-from ledger.money import quantum
-from ledger import Month
+from ledger import Month, quantum
 from reports.flows import Flows, month_flows
 from reports.privacy import Group, Rules, is_safe
 
 if TYPE_CHECKING:
-    from ledger.books import Books
-    from ledger.state import BooksState
+    from ledger import Books, BooksState
 
 ZERO = Decimal(0)
 COMBINED = "combined"   # the label (and account leaf) of aid categories not shown alone

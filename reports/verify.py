@@ -19,8 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ledger import accounts as acc
-from ledger.accounts import AID_ROOT, APPROVED, FEES
-from ledger import Month
+from ledger import AID_ROOT, APPROVED, FEES, Month
 
 if TYPE_CHECKING:
     from reports.figures import AidTable, MonthFigures

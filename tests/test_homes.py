@@ -41,3 +41,12 @@ def test_payout_methods_import_formats_and_languages_are_listed_only_in_their_ho
     assert _outside("ledger/accounts.py", payouts) == []
     assert _outside("app/imports/__init__.py", formats) == []
     assert _outside("reports/languages.py", languages) == []
+
+
+def test_a_ledger_rule_becomes_an_error_code_in_one_place():
+    """`LedgerError.code` is the one vocabulary; a caller turning `rule` into a code again
+    could drift from it."""
+    assert _outside("ledger/errors.py", re.compile(r"\.rule\.replace\(")) == []
+    from ledger.errors import MonthSealed, SealOutOfOrder
+
+    assert (MonthSealed("m").code, SealOutOfOrder("s").code) == ("month_sealed", "seal_order")

@@ -181,7 +181,7 @@ def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            sessions.change_password(person().id, form.current.data or "", form.new.data or "")
+            people.change_password(person().id, form.current.data or "", form.new.data or "")
         except Unauthenticated as exc:
             attach(form, WorkflowError(exc.message, field="current"))
         except WorkflowError as exc:

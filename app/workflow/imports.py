@@ -32,12 +32,8 @@ from app.workflow import audit, inputs
 from app.workflow.errors import BooksRefused, Conflict, InvalidInput
 from app.workflow.outbox import books_turn, enqueue, money_step
 from app.workflow.requests import next_code, pay_in
-from ledger import EntryRefused
 from ledger import entries as E
-from ledger.errors import InvalidText
-from ledger.state import BooksState
-from ledger.text import MappingName
-from ledger.validate import check_entry, round_trip
+from ledger import BooksState, EntryRefused, InvalidText, MappingName, check_entry, round_trip
 
 MAPPING_NAME_MAX = 40
 
@@ -259,7 +255,7 @@ def _check_in(state: BooksState, entry) -> None:
         check_entry(state, entry, dt.date.today())
         round_trip(entry)
     except EntryRefused as exc:
-        raise BooksRefused(exc.message, code=exc.rule.replace("-", "_"),
+        raise BooksRefused(exc.message, code=exc.code,
                            field="file") from exc
     state.apply(entry)
 

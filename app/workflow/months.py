@@ -12,8 +12,7 @@ from app.models import AuditEvent, Person
 from app.workflow import audit, inputs, replies
 from app.workflow.errors import InvalidInput, PolicyRefused
 from app.workflow.outbox import money_lock, settle
-from ledger import Month, SealRefused
-from ledger.errors import InvalidReference, SealOutOfOrder, StatementMismatch
+from ledger import InvalidReference, Month, SealOutOfOrder, SealRefused, StatementMismatch
 
 
 def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None) -> dict:
@@ -37,10 +36,10 @@ def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None)
         except SealOutOfOrder as exc:
             seal = _sealed_as_asked(month, statements) if replies.resumed() else None
             if seal is None:
-                raise PolicyRefused(exc.message, code=exc.rule.replace("-", "_"),
+                raise PolicyRefused(exc.message, code=exc.code,
                                     field="month") from None
         except SealRefused as exc:
-            raise PolicyRefused(exc.message, code=exc.rule.replace("-", "_"),
+            raise PolicyRefused(exc.message, code=exc.code,
                                 field="month") from None
         # the community's books follow the seal (deterministic, so a retry derives the same
         # bytes); derived under the lock so that the answer, stored with the audit event

@@ -15,6 +15,7 @@ from app.db import session_scope
 from app.models import Person, Role
 from app.workflow import audit
 from app.workflow.errors import Conflict, InvalidInput, NotFound
+from app.workflow.sessions import check_password, end_all
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}")
 _hasher = PasswordHasher()
@@ -126,7 +127,6 @@ def set_roles(actor: Person, person_id: int, roles: list[str], active: bool) -> 
             raise NotFound("no such person")
         outcome = power.change(session, actor, person, roles, active)
     if not active:
-        from app.workflow.sessions import end_all
         end_all(person_id)
     return outcome
 
@@ -256,3 +256,19 @@ def _require_admin(actor: Person) -> None:
 
     if not actor.has(Role.admin):
         raise Forbidden("only an admin may manage people")
+
+
+def change_password(person_id: int, current: str, new: str) -> None:
+    """Change a password; every session and API token of that person ends, this one
+    included."""
+    from app.workflow.tokens import revoke_all
+
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+    check_password(person.email, current)
+    digest = hash_password(new)
+    with session_scope() as session:
+        session.get(Person, person_id).password_hash = digest
+        audit.record(session, person_id, "auth.password_changed", f"person:{person_id}")
+        revoke_all(session, person_id, "password change")
+    end_all(person_id)

@@ -241,20 +241,3 @@ def confirm_again(token: str, password: str, code: str | None) -> None:
         row = session.exec(select(WebSession).where(
             WebSession.token_sha256 == _digest(token))).first()
         row.authenticated_at = utcnow()
-
-
-def change_password(person_id: int, current: str, new: str) -> None:
-    """Change a password; every session and API token of that person ends, this one
-    included."""
-    from app.workflow import people
-    from app.workflow.tokens import revoke_all
-
-    with session_scope() as session:
-        person = session.get(Person, person_id)
-    check_password(person.email, current)
-    digest = people.hash_password(new)
-    with session_scope() as session:
-        session.get(Person, person_id).password_hash = digest
-        audit.record(session, person_id, "auth.password_changed", f"person:{person_id}")
-        revoke_all(session, person_id, "password change")
-    end_all(person_id)
