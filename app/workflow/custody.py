@@ -91,10 +91,13 @@ def setup(engine: Engine, needed: int, count: int, show: Show) -> Done:
 def reseal_all(engine: Engine, *, batch: int = 100) -> int:
     """Seal to the custody key every value of the custody columns that is not sealed yet
     (data-key values and plaintext from before); repeat until a pass finds none."""
+    from app.workflow import uploads
+
     total = 0
     for _attempt in range(10):
         done = sum(_reseal_column(engine, t, c, label, batch)
                    for t, c, label in crypto.encrypted_columns() if label in custody.COLUMNS)
+        done += _drop_unwrapped_pending(engine) + uploads.reseal_held()
         total += done
         if done == 0:
             crypto.checkpoint_sqlite(engine)
@@ -123,6 +126,37 @@ def _reseal_column(engine: Engine, table: str, column: str, label: str, batch: i
                                           f"WHERE id = :id AND {c} = :old"),
                                      {"new": new, "id": rid, "old": old}).rowcount
     return done
+
+
+def _drop_unwrapped_pending(engine: Engine) -> int:
+    """Forget second-factor secrets offered at a first sign-in and not yet wrapped under
+    the password (never turned on: the person is offered a new one), so the data key opens
+    no second-factor secret. One row at a time, only if unchanged."""
+    from app.custody import factor
+
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, totp_pending FROM person "
+                                 "WHERE totp_pending IS NOT NULL")).all()
+    done = 0
+    for rid, old in rows:
+        if factor.is_wrapped(crypto.decrypt(old, "person.totp_pending")):
+            continue
+        with engine.begin() as conn:
+            crypto.harden_sqlite(conn)
+            done += conn.execute(text("UPDATE person SET totp_pending = NULL "
+                                      "WHERE id = :id AND totp_pending = :old"),
+                                 {"id": rid, "old": old}).rowcount
+    return done
+
+
+def factors_not_wrapped(engine: Engine) -> list[str]:
+    """Handles of active people whose second factor is not yet wrapped under their
+    password: under custody it is sealed, so while locked they sign in with a recovery
+    code (their first sign-in while unlocked wraps it)."""
+    with engine.connect() as conn:
+        return list(conn.execute(text(
+            "SELECT handle FROM person WHERE active AND totp_secret IS NOT NULL "
+            "AND totp_wrapped IS NULL ORDER BY handle")).scalars())
 
 
 def count_unsealed(engine: Engine) -> int:
