@@ -152,9 +152,12 @@ def factor_ticket(person_id: int, password: str) -> str:
     """The password step passed: make the person's wrapping key from `password`, move a
     second-factor secret still under a fund key under it (the migration, locked or not),
     and hold the key for the code step. Returns the ticket for the visitor's cookie."""
+    with session_scope() as session:   # Argon2 runs outside any write transaction
+        person = session.get(Person, person_id)
+        stored = (person.totp_wrapped, _pending_text(person))
+    key = factor.key_for(password, *stored)
     with session_scope() as session:
         person = session.get(Person, person_id)
-        key = factor.key_for(password, person.totp_wrapped, _pending_text(person))
         _wrap_legacy(session, person, key)
         ticket, person.totp_hold = factor.hold(key, person.id)
     return ticket
@@ -245,9 +248,10 @@ def confirm_totp(person_id: int, secret: str, code: str, *, ticket: str | None =
         raise Unauthenticated(_("that code is not right; check the time on your phone"))
     codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}"
              for _ in range(RECOVERY_CODES)]
+    made = factor.derive(password) if password is not None else None
     with session_scope() as session:
         person = session.get(Person, person_id)
-        key = factor.derive(password) if password is not None else _held(person, ticket)
+        key = made or _held(person, ticket)
         if key is None:
             raise Unauthenticated(_("please sign in again"))
         person.totp_wrapped, person.totp_secret = factor.wrap(secret, key, person.id), None
@@ -337,14 +341,16 @@ def change_password(person_id: int, current: str, new: str) -> None:
         person = session.get(Person, person_id)
     check_password(person.email, current)
     digest = people.hash_password(new)
+    # the second factor follows the password: opened with the old key, wrapped under the
+    # new (both made before the write transaction: Argon2 takes a while)
+    old_key = factor.key_for(current, person.totp_wrapped) if person.totp_wrapped else None
+    new_key = factor.derive(new)
     with session_scope() as session:
         person = session.get(Person, person_id)
         person.password_hash = digest
-        # the second factor follows the password: opened with the old, wrapped under the new
-        secret = _secret(person, factor.key_for(current, person.totp_wrapped)
-                         if person.totp_wrapped else None)
+        secret = _secret(person, old_key)
         if secret is not None:
-            person.totp_wrapped = factor.wrap(secret, factor.derive(new), person.id)
+            person.totp_wrapped = factor.wrap(secret, new_key, person.id)
             person.totp_secret = None
         person.totp_pending, person.totp_hold = None, None
         audit.record(session, person_id, "auth.password_changed", f"person:{person_id}")
