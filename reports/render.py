@@ -115,6 +115,15 @@ class Formats:
                                locale=self.locale)
         return text[:1].upper() + text[1:] if capital else text
 
+    def period(self, months) -> str:
+        """A publication period: `September–November 2026`, `Septiembre–noviembre de
+        2026`, `December 2026–February 2027`, or one month, `May 2026`."""
+        first, last = months[0], months[-1]
+        if first == last:
+            return self.month(first, capital=True)
+        start = self.month(first, "MMMM" if first[:4] == last[:4] else "yMMMM", capital=True)
+        return f"{start}–{self.month(last)}"
+
     def category(self, key: str) -> str:
         """The name of an aid or donation category (`rent` -> `Rent`, `Alquiler`)."""
         return self._gettext(NAMES[key]) if key in NAMES else key.replace("-", " ").capitalize()
