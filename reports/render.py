@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from reports import chart
 from reports.figures import OTHER, TOTAL, TREND_MONTHS
+from reports.public import period_row
 from reports.verify import N_, checks
 
 if TYPE_CHECKING:
@@ -174,6 +175,7 @@ def render_html(figures: MonthFigures, *, lang: str = "en", paper: str = "a4") -
     fmt = Formats(lang, figures.currency)
     return env.get_template("report.html.j2").render(
         f=figures, fmt=fmt, lang=lang, page_size=PAPERS[paper], checks=checks(figures),
+        period=period_row(figures.period) if figures.period else None,
         trend_chart=_trend_chart(figures))
 
 

@@ -250,6 +250,16 @@ class Attacker:
         for table, kind in (("aid_approved", "approve"), ("aid_paid", "pay")):
             if data.get(table):
                 self.read_table(data[table], kind, month, until=poll_day)
+        for period in data.get("periods") or ():   # publication periods, exact totals
+            first = dt.date.fromisoformat(period["from"] + "-01")
+            last = first_after(period["to"]) - dt.timedelta(days=1)
+            self.exact(self.aid_between("pay", first, last), 0.0, period["aid_paid"],
+                       "api period paid")
+            approved = self.aid_between("approve", first, last)
+            for i, c in self.aid_between("cancel", first, last).items():
+                approved[i] = approved.get(i, 0.0) - c
+            self.exact(approved, 0.0, period["aid_approved"], "api period approved")
+            self.exact(*self.cash(last), period["cash"], "api period cash")
         cancelled = data.get("cancelled")
         if cancelled and cancelled.get("total") is not None:
             self.rounded(self.aid("cancel", month=month, until=poll_day), cancelled["total"],
