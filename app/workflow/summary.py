@@ -40,6 +40,7 @@ TREND_MONTHS = 12
 _CACHE = "carebooks.public_cache"
 _FIGURES = "carebooks.sealed_figures"
 _LOCK = "carebooks.public_lock"
+_PERIODS = "carebooks.public_periods"
 
 
 def today() -> dt.date:
@@ -138,15 +139,23 @@ def _public_inputs(now: dt.date) -> tuple[dict[str, MonthFigures], public.Disclo
 
 
 def _periods() -> tuple[public.PeriodRow, ...]:
-    """The fund's closed publication periods, as the community's books publish them."""
+    """The fund's closed publication periods, as the community's books publish them; kept
+    per seal chain and policy (periods are made of sealed months only, and the request
+    codes of a sealed month, and whose they are, never change)."""
     from app.workflow import community
     from reports.periods import UnknownRequest, publication_periods
 
+    key = (tuple(s.seal_hash for s in books().state.seals), rules_mod.privacy())
+    hit = current_app.extensions.get(_PERIODS)
+    if hit is not None and hit[0] == key:
+        return hit[1]
     try:
-        return public.by_periods(publication_periods(books(), community.recipients(),
+        rows = public.by_periods(publication_periods(books(), community.recipients(),
                                                      community.rules()))
     except UnknownRequest:   # a code typed into the books by hand: `carebooks check` says
-        return ()
+        rows = ()
+    current_app.extensions[_PERIODS] = (key, rows)
+    return rows
 
 
 def _last_months(n: int, month: str) -> list[str]:
