@@ -111,7 +111,7 @@ def _next_return(session: Session, code: str) -> int:
     return session.execute(sql(
         "INSERT INTO counter (name, value) VALUES (:n, 1) ON CONFLICT (name) "
         "DO UPDATE SET value = counter.value + 1 RETURNING value"),
-        {"n": f"return:{code}"}).scalar_one()
+        {"n": f"ret{code[1:]}"}).scalar_one()  # the counter's name holds 16 characters
 
 
 def return_payment(actor: Person, code: str, body: dict | None = None, *,
