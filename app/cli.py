@@ -605,6 +605,15 @@ def _print_preview(p: dict) -> None:
             cands = ", ".join(f"{c['code']} ({c['outstanding']} left)" for c in o["candidates"])
             click.echo(f"  row {o['row']:>4}  {o['date']}  {o['amount']:>12}  "
                        f"{'could pay: ' + cands if cands else 'no approved request fits'}")
+    if p["transfers"]:
+        click.echo(f"transfers between the fund's accounts: {len(p['transfers'])}")
+        for t in p["transfers"]:
+            click.echo(f"  row {t['row']:>4}  {t['date']}  {t['amount']:>12}  fee {t['fee']:>8}  "
+                       f"{t['from_account']} -> {t['to_account']}")
+    if p["refunds"]:
+        click.echo(f"refunds of donations: {len(p['refunds'])}")
+        for r in p["refunds"]:
+            click.echo(f"  row {r['row']:>4}  {r['date']}  {r['amount']:>12}  of {r['of']}")
     if p["duplicates"]:
         click.echo(f"already in the books: {len(p['duplicates'])}")
         for d in p["duplicates"]:

@@ -147,15 +147,23 @@ def donation(code: str, date: dt.date, category: str, account: str, amount: Deci
 
 
 def donation_refund(code: str, seq: int, date: dt.date, category: str, account: str,
-                    amount: Decimal, currency: str) -> data.Transaction:
-    """Part or all of a donation given back from a cash account."""
+                    amount: Decimal, currency: str, *,
+                    fee_returned: Decimal | None = None) -> data.Transaction:
+    """Part or all of a donation given back from a cash account; `fee_returned` is the part
+    of the processor's fee it gave back with it (PayPal does), so less leaves the account."""
     code = _check_code(code, DONATION_CODE, "code")
     n = to_amount(amount, currency)
+    back = to_amount(fee_returned, currency, field="fee", allow_zero=True) \
+        if fee_returned is not None else None
+    if back is not None and back >= n:
+        raise InvalidReference("fee", f"fee: {back} returned must be less than the refund {n}")
     category = _check_category(category)
+    postings = [_posting(acc.donation_account(category), n, currency)]
+    if back:
+        postings.append(_posting(acc.FEES, -back, currency))
+    postings.append(_posting(_check_cash(account), -(n - (back or 0)), currency))
     return _transaction(_meta(f"refund:{code}:{_check_seq(seq)}"), _check_date(date),
-                        "Donation refunded", _label(category), code,
-                        [_posting(acc.donation_account(category), n, currency),
-                         _posting(_check_cash(account), -n, currency)])
+                        "Donation refunded", _label(category), code, postings)
 
 
 def transfer(code: str, date: dt.date, from_account: str, to_account: str, amount: Decimal,
