@@ -667,15 +667,20 @@ def import_command(file: str, fmt: str, mapping: str | None, account: str | None
     if dry_run:
         click.echo("dry run: nothing was written")
         return
-    if not shown["add"] and not chosen:
+    if not shown["add"] and not chosen and not shown["transfers"] and not shown["refunds"]:
         click.echo("nothing new to add")
         return
     if not yes:
-        click.confirm(f"Write {len(shown['add'])} donation(s) and {len(chosen)} payment(s) "
-                      "to the books?", abort=True)
+        click.confirm(f"Write {len(shown['add'])} donation(s), {len(shown['refunds'])} "
+                      f"refund(s), {len(shown['transfers'])} transfer(s) and {len(chosen)} "
+                      "payment(s) to the books?", abort=True)
     done = imports.confirm(actor, data, fmt, digest=shown["digest"], matches=chosen, **options)
     click.echo(f"added {done['added']} donation(s)"
                + (f": {done['codes'][0]} to {done['codes'][-1]}" if done["codes"] else ""))
+    for code in done["refunds"]:
+        click.echo(f"refunded part of {code}")
+    for code in done["transfers"]:
+        click.echo(f"transfer {code}")
     for p in done["paid"]:
         click.echo(f"paid {p['code']} {p['amount']} (row {p['row']})")
 
