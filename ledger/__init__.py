@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from ledger import accounts, entries, merkle
 from ledger.accounts import (AID_ROOT, APPROVED, CASH_ROOT, DONATION_ROOT, FEES,
-                             PAYOUT_METHODS, FundSettings, aid_account, category_of)
+                             OPERATIONS_ROOT, PAYOUT_METHODS, FundSettings, aid_account,
+                             category_of)
 from ledger.books import MAIN, META_DIR, SEALS, Books, Posted, init_books
 from ledger.errors import (BooksInvalid, EntryRefused, InvalidReference, InvalidText,
                            LedgerError, SealOutOfOrder, SealRefused, StatementMismatch,
@@ -29,7 +30,7 @@ from ledger.validate import check_entry, round_trip
 __all__ = ["AID_ROOT", "APPROVED", "Books", "BooksInvalid", "BooksState", "CASH_ROOT",
            "DONATION_ROOT", "EntryRefused", "FEES", "FundSettings", "GENESIS",
            "InvalidReference", "InvalidText", "LedgerError", "MAIN", "META_DIR",
-           "MappingName", "Month", "PAYOUT_METHODS", "Posted", "SEALS", "Seal",
+           "MappingName", "Month", "OPERATIONS_ROOT", "PAYOUT_METHODS", "Posted", "SEALS", "Seal",
            "SealOutOfOrder", "SealRefused", "StatementMismatch", "TornTail", "Verification",
            "WriteFailed", "WritesDisabled", "accounts", "aid_account", "category_of",
            "check_entry", "cut_torn_tail", "entries", "fmt", "init_books", "locked", "merkle",

@@ -24,7 +24,7 @@ def _outside(home: str, pattern: re.Pattern) -> list[str]:
 
 def test_a_month_is_spelled_only_in_ledger_months():
     """A month regex, month arithmetic on the text or a month file's path built by hand."""
-    spelled = re.compile(r"\\d\{4\}-(\\d\{2\}|\(0)"          # a month regex
+    spelled = re.compile(r"\\d\{4\}-(\\d\{2\}(?!-)|\(0)"     # a month regex (not a date's)
                          r"|\[5:7?\]\)"                      # its number sliced out
                          r"|\[:4\]\}/\{"                     # its file path by hand
                          r"|\+ \"-01\""                       # its first day by hand

@@ -7,7 +7,6 @@ import hashlib
 import re
 import secrets
 
-from argon2 import PasswordHasher
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
@@ -15,22 +14,16 @@ from app.db import session_scope
 from app.models import Person, Role
 from app.workflow import audit
 from app.workflow.errors import Conflict, InvalidInput, NotFound
-from app.workflow.sessions import check_password, end_all
+from app.workflow.passwords import hash_password
+from app.workflow.sessions import end_all
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}")
-_hasher = PasswordHasher()
 
 
 def _check_password(password: str) -> None:
     from app.workflow import passwords
 
     passwords.check(password)
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of `password` (after checking its length)."""
-    _check_password(password)
-    return _hasher.hash(password)
 
 
 def add_person(email: str, roles: list[str], *, password: str | None = None,
@@ -256,19 +249,3 @@ def _require_admin(actor: Person) -> None:
 
     if not actor.has(Role.admin):
         raise Forbidden("only an admin may manage people")
-
-
-def change_password(person_id: int, current: str, new: str) -> None:
-    """Change a password; every session and API token of that person ends, this one
-    included."""
-    from app.workflow.tokens import revoke_all
-
-    with session_scope() as session:
-        person = session.get(Person, person_id)
-    check_password(person.email, current)
-    digest = hash_password(new)
-    with session_scope() as session:
-        session.get(Person, person_id).password_hash = digest
-        audit.record(session, person_id, "auth.password_changed", f"person:{person_id}")
-        revoke_all(session, person_id, "password change")
-    end_all(person_id)

@@ -167,11 +167,11 @@ def test_a_token_expires_after_90_days_by_default(fund):
 def test_every_token_ends_on_password_change_disabling_and_role_change(fund, how):
     assert api_ok(fund, "member2") == 200
     with fund.ctx():
-        from app.workflow import people
+        from app.workflow import people, sessions
 
         if how == "password":
-            people.change_password(fund.people["member2"].id, PASSWORD,
-                                   "a brand new long passphrase")
+            sessions.change_password(fund.people["member2"].id, PASSWORD,
+                                     "a brand new long passphrase")
         else:
             people.set_roles(fund.people["admin"], fund.people["member2"].id,
                              ["member"] if how == "disabled" else ["member", "admin"],
