@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MONEY = {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$", "examples": ["450.00"]}
 DATE = {"type": "string", "format": "date"}
+SIGNED = {"type": "string", "pattern": r"^-?\d{1,12}\.\d{2}$", "examples": ["-12.50"]}
 NULLABLE_MONEY = {"anyOf": [MONEY, {"type": "null"}]}
 CATEGORY = {"type": "string", "examples": ["rent"]}
 ACCOUNT = {"type": "string", "pattern": r"^Assets:Fund:[A-Z][A-Za-z0-9-]*$",
@@ -224,7 +225,16 @@ def spec() -> dict:
                     "outstanding": NULLABLE_MONEY,
                     "available": {"type": ["string", "null"]}, "sealed": {"type": "boolean"},
                     "seal_hash": {"type": ["string", "null"]},
-                    "privacy": {"type": "object"}}},
+                    "privacy": {"type": "object"},
+                    "periods": {"type": "array", "description": (
+                        "Every closed publication period, oldest first: months merged "
+                        "until their aid covers k people (docs/privacy.md); exact totals, "
+                        "as the community's books hold them."), "items": {
+                        "type": "object", "properties": {
+                            "period": {"type": "string"}, "from": {"type": "string"},
+                            "to": {"type": "string"}, "recipients": {"type": "integer"},
+                            "donations": SIGNED, "fees": SIGNED, "aid_approved": SIGNED,
+                            "aid_paid": SIGNED, "cash": SIGNED}}}}},
                 "Transfer": {"type": "object", "required": ["code", "amount"],
                              "properties": {
                                  "code": {"type": "string", "pattern": r"^T-\d{4}-\d{4,6}$"},

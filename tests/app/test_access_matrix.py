@@ -93,6 +93,9 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/custody/unlock"): (303, 403, 403, 422, 422),   # no shares (no custody)
     ("POST", "/custody/lock"): (303, 403, 403, 303, 303),
     ("POST", "/custody/shred"): (303, 403, 403, 422, 422),    # box not ticked
+    ("POST", "/custody/split"): (303, 403, 403, 422, 422),    # no number of shares needed
+    ("POST", "/custody/resplit"): (303, 403, 403, 422, 422),  # no shares
+    ("POST", "/custody/share"): (303, 403, 403, 303, 303),    # none waiting: back to /custody
     ("POST", "/treasurer/reports"): (303, 403, 403, 303, 403),  # no sealed month: said above
     ("GET", "/treasurer/requests/<code>"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/requests/<code>/approve"): (303, 403, 403, 303, 403),  # as asked
