@@ -228,6 +228,14 @@ class Payment(SQLModel, table=True):
     treasurer_id: int = Field(foreign_key="person.id")
     carebooks_id: str = Field(unique=True, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # the bank's or processor's transaction id, and a short note of how it went: personal
+    # text, encrypted like stories and never written to the books
+    reference: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("payment.reference"), nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("payment.note"), nullable=True))
+    # the one action that paid several requests at once (sent again, it pays nothing twice)
+    batch: str | None = Field(default=None, max_length=40, index=True)
 
 
 class Donation(SQLModel, table=True):

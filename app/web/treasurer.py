@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 
 from app.fund import books, donation_categories
 from app.web import attach, person, recent, role
-from app.web.forms import (ApproveForm, DonationForm, EmptyForm, PaymentForm, QuestionForm,
-                           ReasonForm, category_label)
-from app.workflow import donations, months, requests, summary
+from app.web.filters import money
+from app.web.forms import (ApproveForm, DonationForm, EmptyForm, PaymentForm, PaySeveralForm,
+                           QuestionForm, ReasonForm, category_label)
+from app.workflow import donations, months, payments, requests, summary
 from app.workflow.errors import Conflict, IllegalTransition, WorkflowError
 
 bp = Blueprint("treasurer", __name__, url_prefix="/treasurer")
@@ -45,10 +46,11 @@ def _request_page(code: str, status: int = 200, **forms):
     item = requests.get(person(), code)
     preview = requests.approval_preview(person(), code)
     pay = forms.get("pay_form") or PaymentForm()
-    pay.account.choices = [(a, a) for a in books().state.cash_accounts()]
+    pay.account.choices = account_choices()
     if not pay.is_submitted():
         pay.amount.data = item["outstanding"]
         pay.date.data = dt.date.today().isoformat()
+        pay.account.data = payments.default_account(item["payout_method"])
     approve = forms.get("approve_form") or ApproveForm()
     if not approve.is_submitted():
         approve.amount.data = str(preview["amount"])
@@ -138,12 +140,64 @@ def cancel(code: str):
 @recent
 def pay(code: str):
     form = PaymentForm()
-    form.account.choices = [(a, a) for a in books().state.cash_accounts()]
+    form.account.choices = account_choices()
     return _step(code, form, "pay_form",
                  lambda: requests.pay(person(), code, {"amount": form.amount.data,
                                                        "account": form.account.data,
-                                                       "date": form.date.data or None}),
+                                                       "date": form.date.data or None,
+                                                       "reference": form.reference.data,
+                                                       "note": form.note.data}),
                  _("The payment is recorded in the books."))
+
+
+def account_choices() -> list[tuple[str, str]]:
+    """Each cash account, labelled with what it holds now."""
+    cur = books().currency
+    return [(a, _("%(account)s (holds %(balance)s)", account=a, balance=money(v, cur)))
+            for a, v in payments.balances()]
+
+
+@bp.route("/pay", methods=["GET", "POST"])
+@treasurer
+@recent
+def pay_several():
+    """Pay several approved requests from one account in one action."""
+    form = PaySeveralForm()
+    form.account.choices = account_choices()
+    items = payments.payable(person())
+    chosen = request.form.getlist("code")
+    errors: list[str] = []
+    if form.validate_on_submit():
+        if not chosen:
+            errors.append(_("Requests to pay: choose at least one"))
+        else:
+            try:
+                done = payments.pay_many(person(), {
+                    "account": form.account.data, "date": form.date.data or None,
+                    "batch": form.batch.data or None, "reference": form.reference.data,
+                    "note": form.note.data, "payments": [{"code": c} for c in chosen]})
+            except WorkflowError as exc:
+                if exc.field in ("account", "date", "reference", "note"):
+                    attach(form, exc)
+                else:
+                    errors.append(exc.message)
+            else:
+                flash(_("%(n)s payment(s), %(total)s in all, are recorded in the books.",
+                        n=len(done["paid"]), total=money(done["total"], books().currency)),
+                      "success")
+                return redirect(url_for("treasurer.pay_several"), 303)
+    elif form.is_submitted():
+        errors.append(_("The form expired; please try again."))
+    if not form.is_submitted():
+        form.date.data = dt.date.today().isoformat()
+        methods = {i["account"] for i in items if i["account"] and not i["own"]}
+        if len(methods) == 1:
+            form.account.data = methods.pop()
+    if not form.batch.data or not form.is_submitted():
+        form.batch.data = payments.new_batch()
+    status = 422 if errors or form.errors else 200
+    return render_template("treasurer/pay.html", form=form, items=items, chosen=chosen,
+                           errors=errors), status
 
 
 @bp.route("/donations", methods=["GET", "POST"])

@@ -100,6 +100,8 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/treasurer/requests/<code>/deny"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/requests/<code>/cancel"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/requests/<code>/pay"): (303, 403, 403, 422, 403),
+    ("GET", "/treasurer/pay"): (303, 403, 403, 200, 403),
+    ("POST", "/treasurer/pay"): (303, 403, 403, 422, 403),   # nothing ticked
     # --- the fund's books: treasurers, admins and auditors (AUDITOR below) ---------------
     ("GET", "/books/"): (303, 403, 403, 200, 200),
     ("GET", "/books/fund-books.zip"): (303, 403, 403, 200, 200),
@@ -131,6 +133,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/api/v1/requests/<code>/withdraw"): (401, 200, 404, 403, 404),
     ("POST", "/api/v1/requests/<code>/cancel"): (401, 403, 403, 200, 403),  # approved
     ("POST", "/api/v1/requests/<code>/payments"): (401, 403, 403, 201, 403),  # approved
+    ("POST", "/api/v1/payments"): (401, 403, 403, 422, 403),  # an empty body: no account
     ("GET", "/api/v1/donations"): (401, 403, 403, 200, 403),
     ("POST", "/api/v1/donations"): (401, 403, 403, 422, 403),
     ("POST", "/api/v1/donations/<code>/refund"): (401, 403, 403, 200, 403),
