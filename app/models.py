@@ -391,6 +391,26 @@ class PublishedReport(SQLModel, table=True):
     published_at: dt.datetime = Field(default_factory=utcnow)
 
 
+class MonthClose(SQLModel, table=True):
+    """Where closing a month stands for one cash account before the seal: the statement
+    balance typed so far, and the counts of the last reconciliation with a statement file
+    (numbers only: nothing from the file is kept). Read by the dashboard's "month waiting"."""
+
+    __tablename__ = "month_close"
+    __table_args__ = (UniqueConstraint("month", "account"),)
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, index=True)
+    account: str = Field(max_length=64)
+    statement: Decimal | None = Field(default=None, sa_column=money(
+        nullable=True, positive=False, name="statement"))
+    lines_only: int | None = None       # statement lines with no entry
+    entries_only: int | None = None     # entries with no statement line
+    unreadable: int | None = None       # rows of the file that could not be read
+    reconciled_at: dt.datetime | None = None
+    updated_by: int = Field(foreign_key="person.id")
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
 class ImportedLine(SQLModel, table=True):
     """A statement line already written to the books by an import, so that importing the
     same file, or an overlapping one, adds nothing twice. The key is the source's own
