@@ -11,7 +11,7 @@ at once, so that sending it again pays nothing twice.
 reconciliation, per month and cash account, for the dashboard's "month waiting".
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-05
 """
 
@@ -26,7 +26,7 @@ import app.models
 
 
 revision = '0016'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
