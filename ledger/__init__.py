@@ -13,7 +13,7 @@ from __future__ import annotations
 from ledger import accounts, entries, merkle
 from ledger.accounts import (AID_ROOT, APPROVED, CASH_ROOT, DONATION_ROOT, FEES,
                              OPERATIONS_ROOT, PAYOUT_METHODS, FundSettings, aid_account,
-                             category_of)
+                             category_of, payout_account)
 from ledger.books import MAIN, META_DIR, SEALS, Books, Posted, init_books
 from ledger.errors import (BooksInvalid, EntryRefused, InvalidReference, InvalidText,
                            LedgerError, SealOutOfOrder, SealRefused, StatementMismatch,
@@ -34,4 +34,4 @@ __all__ = ["AID_ROOT", "APPROVED", "Books", "BooksInvalid", "BooksState", "CASH_
            "SealOutOfOrder", "SealRefused", "StatementMismatch", "TornTail", "Verification",
            "WriteFailed", "WritesDisabled", "accounts", "aid_account", "category_of",
            "check_entry", "cut_torn_tail", "entries", "fmt", "init_books", "locked", "merkle",
-           "minor_unit", "month_of", "quantum", "round_trip", "to_amount"]
+           "minor_unit", "month_of", "payout_account", "quantum", "round_trip", "to_amount"]
