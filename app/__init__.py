@@ -22,13 +22,13 @@ def create_app(*, instance: str | os.PathLike | None = None,
     if test_config:
         app.config.update(test_config)
 
-    from app import api, db, fund, i18n, security, web
-    from app.api import kept
+    from app import db, fund, i18n, security, web
+    from app.api import kept, routes
 
     db.init_app(app)
     fund.init_app(app)
     i18n.init_app(app)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(routes.bp)  # importing app.api.routes put the routes on api.bp
     web.init_app(app)
     security.init_app(app)
     kept.init_app(app)

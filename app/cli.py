@@ -16,8 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
 from app.workflow.errors import WorkflowError
-from ledger import LedgerError
-from ledger.books import MAIN
+from ledger import MAIN, LedgerError
 
 
 def _fail(message: str) -> None:
@@ -36,6 +35,35 @@ def clean_errors(fn):
             _fail(exc.message)
 
     return wrapper
+
+
+class _Registered(click.Choice):
+    """A choice among the names of a registry, read when the command line is parsed (so
+    the CLI offers what the registry holds, and imports it only when it is used)."""
+
+    def __init__(self, names) -> None:
+        self._names = names
+        super().__init__([])
+
+    @property
+    def choices(self):
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, _value) -> None:
+        pass
+
+
+def _import_formats() -> list[str]:
+    from app.imports import FORMATS
+
+    return list(FORMATS)
+
+
+def _languages() -> list[str]:
+    from reports.languages import LANGUAGES
+
+    return list(LANGUAGES)
 
 
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False,
@@ -384,7 +412,7 @@ def policy_set(settings: tuple[str, ...], actor_email: str) -> None:
 
 @main.command("report")
 @click.argument("month")
-@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "es"]))
+@click.option("--lang", default="en", show_default=True, type=_Registered(_languages))
 @click.option("--paper", default=None, type=click.Choice(["a4", "letter"]),
               help="Paper size [default: letter for a fund in USD, else a4]")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the PDF here.")
@@ -527,22 +555,18 @@ def check_command(repair: bool) -> None:
 def rotate_key_command(generate: bool) -> None:
     """Re-encrypt stories, notes and donor names under a new data key, then retire the old
     key (only once every value has been rewritten; safe to run again after a crash)."""
-    from app.crypto import generate_key, key_problem, rotate
-    from app.db import engine, session_scope
-    from app.workflow import audit
+    from app.crypto import generate_key, key_problem
+    from app.workflow.keys import rotate_key
 
     if generate:
         click.echo(generate_key())
         return
     try:
-        done = rotate(engine())
+        done = rotate_key()
     except Exception as exc:  # noqa: BLE001 - a key problem is one line, anything else raises
         if (problem := key_problem(exc)) is None:
             raise
         _fail(problem.message)
-    with session_scope() as session:
-        audit.record(session, None, "data.key_rotated", "", key=done.key_id,
-                     rewritten=done.rewritten, retired=len(done.retired))
     click.echo(f"{'resumed; ' if done.resumed else ''}{done.rewritten} value(s) re-encrypted "
                f"under data key {done.key_id}")
     if done.retired and done.from_env:
@@ -576,9 +600,6 @@ def purge_command(days: int | None) -> None:
 
 
 # --- imports and reconciliation (docs/import.md) -------------------------------------------
-
-IMPORT_FORMATS = ["paypal", "venmo", "stripe", "bank"]
-
 
 def _treasurer(email: str):
     from app.models import Role
@@ -631,7 +652,7 @@ def _print_preview(p: dict) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(IMPORT_FORMATS))
+@click.option("--format", "fmt", required=True, type=_Registered(_import_formats))
 @click.option("--mapping", help="A bank CSV's saved column mapping (see import-mapping).")
 @click.option("--account", help="The cash account (default: the format's, e.g. "
               "Assets:Fund:PayPal; Stripe and bank: Assets:Fund:Bank).")
@@ -730,7 +751,7 @@ def import_mapping_command(name: str, from_file: str | None, actor_email: str, *
 
 @main.command("reconcile")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(IMPORT_FORMATS))
+@click.option("--format", "fmt", required=True, type=_Registered(_import_formats))
 @click.option("--month", required=True, help="YYYY-MM")
 @click.option("--mapping", help="A bank CSV's saved column mapping.")
 @click.option("--account", help="The cash account the statement is for.")

@@ -35,6 +35,8 @@ from sqlalchemy import Text, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+from app.keyfiles import DataKeyError, file_signature, write_private_file  # noqa: F401
+
 ENV = "CAREBOOKS_DATA_KEY"
 KEY_FILE = "data.key"
 PREFIX = "cb1:"
@@ -45,14 +47,6 @@ _FILE_HEADER = ("# Carebooks data key: decrypts the stories, notes and donor nam
                 "# database. Keep a copy away from this server and its backups: without it\n"
                 "# that text is lost. The first key encrypts; any others only decrypt, while\n"
                 "# `carebooks rotate-key` runs.\n")
-
-
-class DataKeyError(RuntimeError):
-    """The data key is missing, wrong, or the stored value was altered."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def key_problem(exc: BaseException) -> DataKeyError | None:
@@ -150,15 +144,6 @@ def key_file() -> Path:
     return instance_path() / KEY_FILE
 
 
-def file_signature(path: Path) -> tuple | None:
-    """What tells a file changed (inode, size, mtime), or None if it is not there."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 def write_key_file(path: Path, keys: list[bytes]) -> None:
     """Replace the key file atomically (0600 temp file, fsync, rename, fsync the folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,27 +151,6 @@ def write_key_file(path: Path, keys: list[bytes]) -> None:
         base64.urlsafe_b64encode(k).decode() + "\n" for k in keys))
     with _lock:
         _cache.pop(str(path), None)
-
-
-def write_private_file(path: Path, body: str) -> None:
-    """Replace `path` with `body`, readable by this user only: a 0600 temporary file,
-    fsync, rename, fsync the folder (a key file, the custody file)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def keyring(*, create: bool = False) -> Keyring:
@@ -240,11 +204,6 @@ def _create_key_file(path: Path) -> None:
 
 def _aad(column: str) -> bytes:
     return f"carebooks:{column}".encode()
-
-
-def is_encrypted(stored: str | None) -> bool:
-    """True when `stored` is in the `cb1:` form (else it is plaintext from before)."""
-    return bool(stored) and _STORED.match(stored) is not None
 
 
 def kid_of(stored: str) -> str | None:
@@ -330,20 +289,6 @@ class EncryptedText(TypeDecorator):
 # ----------------------------------------------------------------------------------------
 # Every encrypted column, and rotation
 
-def encrypted_columns() -> list[tuple[str, str, str]]:
-    """(table, column, label) for every EncryptedText column of the app's tables."""
-    from sqlmodel import SQLModel
-
-    import app.models  # noqa: F401  (registers the tables)
-
-    found = []
-    for table in SQLModel.metadata.sorted_tables:
-        for col in table.columns:
-            if isinstance(col.type, EncryptedText):
-                found.append((table.name, col.name, col.type.column))
-    return found
-
-
 def harden_sqlite(conn) -> None:
     """On SQLite, overwrite deleted and replaced content with zeros (this connection)."""
     if conn.dialect.name == "sqlite":
@@ -362,13 +307,14 @@ def checkpoint_sqlite(engine: Engine) -> None:
         raw.close()
 
 
-def reencrypt_all(engine: Engine, ring: Keyring, *, batch: int = 200) -> int:
+def reencrypt_all(engine: Engine, ring: Keyring, columns: list[tuple[str, str, str]], *,
+                  batch: int = 200) -> int:
     """Rewrite every stored value not under the ring's current key (plaintext included).
     Repeats until a pass finds nothing left; returns how many values were rewritten."""
     total = 0
     for _attempt in range(10):
         rewritten = 0
-        for table, column, label in encrypted_columns():
+        for table, column, label in columns:
             rewritten += _reencrypt_column(engine, ring, table, column, label, batch)
         total += rewritten
         if rewritten == 0:
@@ -400,12 +346,13 @@ def _reencrypt_column(engine: Engine, ring: Keyring, table: str, column: str, la
     return done
 
 
-def count_not_current(engine: Engine, ring: Keyring) -> int:
+def count_not_current(engine: Engine, ring: Keyring,
+                      columns: list[tuple[str, str, str]]) -> int:
     """How many stored values are not under the current key (plaintext included)."""
     q = engine.dialect.identifier_preparer.quote
     left = 0
     with engine.connect() as conn:
-        for table, column, _label in encrypted_columns():
+        for table, column, _label in columns:
             for (value,) in conn.execute(text(f"SELECT {q(column)} FROM {q(table)} "  # nosec B608
                                               f"WHERE {q(column)} IS NOT NULL")):
                 left += (kid_of(value) != ring.current_id
@@ -424,7 +371,7 @@ class Rotation:
     from_env: bool
 
 
-def rotate(engine: Engine) -> Rotation:
+def rotate(engine: Engine, columns: list[tuple[str, str, str]]) -> Rotation:
     """Make a new key, re-encrypt every value under it, then retire the old keys.
 
     Crash-safe: the new key is written to the key file *ahead of* the old one (both
@@ -447,8 +394,8 @@ def rotate(engine: Engine) -> Rotation:
         else:
             resumed = True
         ring = keyring()
-    rewritten = reencrypt_all(engine, ring)
-    left = count_not_current(engine, ring)
+    rewritten = reencrypt_all(engine, ring, columns)
+    left = count_not_current(engine, ring, columns)
     if left:
         raise DataKeyError(f"rotate-key: {left} value(s) still under an old key; the old "
                            "key is kept. Run `carebooks rotate-key` again")

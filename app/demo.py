@@ -12,18 +12,14 @@ from flask import current_app
 from app.migrate import upgrade
 from app.workflow import donations, months, requests
 from app.workflow.people import add_person
-from ledger import FundSettings, init_books
-from ledger.state import month_of
+from ledger import FundSettings, Month, init_books, month_of
 
 DEMO_PEOPLE = [("alex@example.org", ["treasurer"], "alex"), ("bea@example.org", ["treasurer"], "bea"),
                ("admin@example.org", ["admin"], "admin")]
 
 
 def _months_back(today: dt.date, n: int) -> dt.date:
-    year, month = today.year, today.month - n
-    while month <= 0:
-        year, month = year - 1, month + 12
-    return dt.date(year, month, 1)
+    return Month.of(today).shift(-n).first_day
 
 
 def create_demo(today: dt.date | None = None, *, password: str | None = None) -> str:

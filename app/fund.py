@@ -40,7 +40,7 @@ def forget_books() -> None:
 
 def aid_categories() -> list[str]:
     """The fund's aid categories (lowercase leaves of its open Expenses:Aid accounts)."""
-    from ledger.accounts import AID_ROOT, category_of
+    from ledger import AID_ROOT, category_of
 
     state = books().state
     return sorted(category_of(a) for a in state.opens
@@ -49,7 +49,7 @@ def aid_categories() -> list[str]:
 
 def donation_categories() -> list[str]:
     """The fund's donation categories (leaves of its open Income:Donations accounts)."""
-    from ledger.accounts import DONATION_ROOT, category_of
+    from ledger import DONATION_ROOT, category_of
 
     state = books().state
     return sorted(category_of(a) for a in state.opens

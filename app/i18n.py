@@ -1,4 +1,4 @@
-"""Languages: English and Spanish through Flask-Babel.
+"""Languages through Flask-Babel (the list of them is reports.languages.LANGUAGES).
 
 The language is the one the person chose with the switch (kept in the session), else
 the browser's preference, else English. API clients get the same through
@@ -12,8 +12,7 @@ from pathlib import Path
 from flask import Flask, request, session
 from flask_babel import Babel
 
-LANGUAGES = {"en": "English", "es": "Español"}
-DEFAULT = "en"
+from reports.languages import DEFAULT, LANGUAGES  # noqa: F401 - the languages' home
 
 
 def select_locale() -> str:

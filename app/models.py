@@ -470,3 +470,10 @@ class Notification(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=160)
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
+
+
+def encrypted_columns() -> list[tuple[str, str, str]]:
+    """(table, column, label) for every EncryptedText column of the app's tables."""
+    return [(table.name, col.name, col.type.column)
+            for table in SQLModel.metadata.sorted_tables for col in table.columns
+            if isinstance(col.type, EncryptedText)]

@@ -37,9 +37,9 @@ from ledger.files import FileIO, FileSig, FsyncFailed, atomic_write, fsync_dir, 
 from ledger.load import (Fallback, checked_apply, full_load, no_gc, parse_chunk,
                          read_snapshot, write_snapshot)
 from ledger.money import fmt, quantum, to_amount
-from ledger.seal import (Verification, first_day_after, next_month, seal_entries,
-                         verify_chain)
-from ledger.state import GENESIS, ZERO, BooksState, Seal, month_file, month_of
+from ledger.months import Month, month_of
+from ledger.seal import Verification, seal_entries, verify_chain
+from ledger.state import GENESIS, ZERO, BooksState, Seal
 from ledger.validate import check_entry, round_trip
 
 MAIN = "main.beancount"
@@ -50,7 +50,6 @@ LOCK = "lock"                 # in META_DIR: the flock every reader and writer t
 STOPPED = "writes-stopped"    # in META_DIR: present while writes are stopped, holds why
 RESUMED = "writes-resumed"    # in META_DIR: when writes were last resumed (ns since epoch)
 SEALED_CHECK_SECONDS = 1.0
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _OPEN_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2}) open (\S+)", re.MULTILINE)
 _HEADER = "; Carebooks books: {what}. The app only appends; see docs/ledger-format.md.\n"
 
@@ -182,12 +181,12 @@ class Books:
         A month's entries stand only in its own file (`verify` reports any that do not),
         so this reads one small file, never the whole books.
         """
-        if not isinstance(month, str) or not _MONTH.fullmatch(month):
+        if Month.parse(month) is None:
             raise InvalidReference("month", f"month: {month!r} is not YYYY-MM")
         with self._mutex, locked(self._lock_path, shared=True):
             self._refresh_locked()
             self._require_state()
-            rel = month_file(month)
+            rel = Month(month).file
             if rel not in self._includes:
                 return []
             content = (self.dir / rel).read_bytes()
@@ -209,9 +208,9 @@ class Books:
             where = state.ids.get(carebooks_id)
             if where is None:
                 return None
-            month = Path(where[0]).name.removesuffix(".beancount")
+            month = Month.parse(Path(where[0]).stem)
             seal = next((s for s in state.seals if s.month == month), None)
-            if seal is None or not seal.merkle_root or where[0] != month_file(month):
+            if month is None or seal is None or not seal.merkle_root or where[0] != month.file:
                 return None
             content = (self.dir / where[0]).read_bytes()
         found = merkle.path(content, carebooks_id)
@@ -246,7 +245,7 @@ class Books:
                 f, n, m = min(stray, key=lambda x: x[2])
                 result = Verification(False, sealed, m, [
                     f"{f}:{n} holds an entry dated in {m}, which is sealed; a sealed month's "
-                    f"entries may only stand in {month_file(m)}"])
+                    f"entries may only stand in {Month(m).file}"])
             self._verified = (key, result)
             return result
 
@@ -358,7 +357,7 @@ class Books:
              today: dt.date | None = None) -> Seal:
         """Close `month`: assert each cash account's statement balance and chain its hash."""
         today = today or dt.date.today()
-        if not isinstance(month, str) or not _MONTH.fullmatch(month):
+        if Month.parse(month) is None:
             raise InvalidReference("month", f"month: {month!r} is not YYYY-MM")
         with self._mutex, locked(self._lock_path):
             self._refresh_locked()
@@ -370,10 +369,9 @@ class Books:
                 raise SealOutOfOrder(
                     f"seal order: months are sealed oldest first; the next is {expected}"
                     + (f" (sealed through {done})" if done else ""))
-            if first_day_after(month) > today:
-                raise MonthNotOver(f"month not over: {month} ends on "
-                                   f"{first_day_after(month) - dt.timedelta(days=1)}; "
-                                   f"seal it from {first_day_after(month)}")
+            if Month(month).end > today:
+                raise MonthNotOver(f"month not over: {month} ends on {Month(month).last_day}; "
+                                   f"seal it from {Month(month).end}")
             asserted = self._statement_balances(state, month, statements)
             rel = self._ensure_month(month)
             prev = state.last_seal.seal_hash if state.last_seal else GENESIS
@@ -501,7 +499,7 @@ class Books:
                            "the file ends in the middle of a line: a write was cut short; "
                            "`carebooks check --repair` restores the entry from the outbox")
                for rel, c in contents.items()
-               if c and not c.endswith(b"\n") and _MONTH.fullmatch(Path(rel).stem)]
+               if c and not c.endswith(b"\n") and Month.parse(Path(rel).stem)]
         if cut:
             raise BooksInvalid(cut)
 
@@ -541,9 +539,8 @@ class Books:
     def _sealed_files(self, through: str | None) -> set[str]:
         files = {ACCOUNTS, SEALS}
         for rel in self._includes:
-            month = Path(rel).stem
-            if through and _MONTH.fullmatch(month) and rel == self._month_rel(month) \
-                    and month <= through:
+            month = Month.parse(Path(rel).stem)
+            if through and month and rel == month.file and month <= through:
                 files.add(rel)
         return files
 
@@ -584,10 +581,6 @@ class Books:
     @staticmethod
     def _plain_include(rel: str) -> bool:
         return not (os.path.isabs(rel) or ".." in Path(rel).parts or any(c in rel for c in "*?["))
-
-    @staticmethod
-    def _month_rel(month: str) -> str:
-        return f"{month[:4]}/{month}.beancount"
 
     def _refresh_locked(self, *, full: bool = False) -> None:
         """Catch up with changes on disk (caller holds the lock).
@@ -715,7 +708,7 @@ class Books:
 
     def _ensure_month(self, month: str) -> str:
         """The month's file, created and included in main.beancount if it is new."""
-        rel = self._month_rel(month)
+        rel = Month(month).file
         if rel in self._includes:
             return rel
         self._check_writable()
@@ -767,7 +760,7 @@ class Books:
 
     def _next_to_seal(self, state: BooksState) -> str:
         if state.sealed_through:
-            return next_month(state.sealed_through)
+            return Month(state.sealed_through).next()
         if not state.opens:
             raise SealOutOfOrder("seal order: the books have no accounts yet")
         return month_of(min(state.opens.values()))
@@ -775,7 +768,7 @@ class Books:
     def _statement_balances(self, state: BooksState, month: str,
                             statements: dict[str, Decimal]) -> dict[str, Decimal]:
         """The balance to assert per cash account; raise on a missing or mismatched one."""
-        end = first_day_after(month)
+        end = Month(month).end
         cur = state.currency
         cash = [a for a in state.cash_accounts() if state.opens[a] < end]
         for account in statements:

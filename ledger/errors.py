@@ -19,6 +19,12 @@ class LedgerError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def code(self) -> str:
+        """The rule as the app's error code (`month-sealed` -> `month_sealed`): the one
+        vocabulary the workflow, the API's `error.code` and the forms use."""
+        return self.rule.replace("-", "_")
+
 
 # --- refusals of an entry (nothing was written) ------------------------------------
 

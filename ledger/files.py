@@ -101,11 +101,6 @@ class FileSig:
         return cls(st.st_ino, len(content), st.st_mtime_ns, content.count(b"\n"),
                    hashlib.sha256(content), str(path))
 
-    def same_as(self, st: os.stat_result) -> bool:
-        """True if a fresh `stat` shows the file unchanged."""
-        return (st.st_ino == self.ino and st.st_size == self.size
-                and st.st_mtime_ns == self.mtime_ns)
-
     def appended(self, data: bytes, st: os.stat_result) -> None:
         """Record that `data` was appended and the file now stats as `st`."""
         self.hasher.update(data)

@@ -24,7 +24,8 @@ from beancount.parser import booking, parser
 from ledger.entries import ID_KEY
 from ledger.errors import BooksInvalid, SourceError
 from ledger.files import FileIO, atomic_write
-from ledger.state import ZERO, BooksState, month_of, seal_of
+from ledger.months import month_of
+from ledger.state import ZERO, BooksState, seal_of
 
 # Beancount's pickle cache ignores new files matching a glob and is written next to the
 # books; the app never wants it (see docs/ledger-format.md).

@@ -15,7 +15,6 @@ hash is 64 zeros.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +25,7 @@ from beancount.core import data
 from beancount.parser.grammar import ValueType
 
 from ledger import merkle
+from ledger.months import Month
 from ledger.state import GENESIS, SEAL_TYPE, Seal
 
 
@@ -35,27 +35,11 @@ def seal_hash(month: str, file_sha256: str, prev: str, merkle_root: str = "") ->
     return hashlib.sha256(f"{month}\n{file_sha256}\n{prev}\n{root}".encode()).hexdigest()
 
 
-def month_path(books_dir: Path, month: str) -> Path:
-    """Where month `YYYY-MM` lives: `YYYY/YYYY-MM.beancount`."""
-    return books_dir / month[:4] / f"{month}.beancount"
-
-
-def next_month(month: str) -> str:
-    """`'2026-12'` -> `'2027-01'`."""
-    year, mon = int(month[:4]), int(month[5:7])
-    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
-
-
-def first_day_after(month: str) -> dt.date:
-    """The first day of the month after `month`, where its balance assertions stand."""
-    return dt.date.fromisoformat(next_month(month) + "-01")
-
-
 def seal_entries(month: str, file_sha256: str, prev: str,
                  statements: dict[str, Decimal], currency: str, *,
                  merkle_root: str = "") -> tuple[list, Seal]:
     """The balance assertions and the seal directive that close `month`."""
-    date = first_day_after(month)
+    date = Month(month).end
     entries: list = []
     for account, number in sorted(statements.items()):
         meta = data.new_metadata("<carebooks>", 0)
@@ -64,7 +48,7 @@ def seal_entries(month: str, file_sha256: str, prev: str,
     digest = seal_hash(month, file_sha256, prev, merkle_root)
     meta = data.new_metadata("<carebooks>", 0)
     meta["carebooks-id"] = f"seal:{month}"
-    values = [ValueType(v, str) for v in (month, file_sha256, prev, digest, merkle_root) if v]
+    values = [ValueType(str(v), str) for v in (month, file_sha256, prev, digest, merkle_root) if v]
     entries.append(data.Custom(meta, date, SEAL_TYPE, values))
     return entries, Seal(month, file_sha256, prev, digest, date, merkle_root)
 
@@ -90,6 +74,10 @@ def verify_chain(books_dir: Path, seals: list[Seal]) -> Verification:
     prev = GENESIS
     expected_month = None
     for seal in seals:
+        month = Month.parse(seal.month)
+        if month is None:
+            return Verification(False, seals[-1].month, seal.month,
+                                [f"{seal.month[:20]!r} is not a month like 2026-11"])
         problems = []
         if expected_month is not None and seal.month != expected_month:
             problems.append(f"expected a seal for {expected_month} next, found {seal.month}")
@@ -98,7 +86,7 @@ def verify_chain(books_dir: Path, seals: list[Seal]) -> Verification:
         if seal.seal_hash != seal_hash(seal.month, seal.file_sha256, seal.prev,
                                        seal.merkle_root):
             problems.append("its seal hash does not match its contents")
-        path = month_path(books_dir, seal.month)
+        path = month.path(books_dir)
         if not path.exists():
             problems.append(f"{path.relative_to(books_dir)} is missing")
         else:
@@ -113,5 +101,5 @@ def verify_chain(books_dir: Path, seals: list[Seal]) -> Verification:
         if problems:
             return Verification(False, seals[-1].month, seal.month, problems)
         prev = seal.seal_hash
-        expected_month = next_month(seal.month)
+        expected_month = month.next()
     return Verification(True, seals[-1].month if seals else None)

@@ -18,20 +18,11 @@ from beancount.core import data
 
 from ledger import accounts as acc
 from ledger.entries import ID_KEY
+from ledger.months import month_file, month_of  # noqa: F401 - month_file kept importable here
 
 ZERO = Decimal(0)
 SEAL_TYPE = "carebooks-seal"
 GENESIS = "0" * 64
-
-
-def month_of(date: dt.date) -> str:
-    """`date(2026, 11, 3)` -> `'2026-11'`."""
-    return f"{date.year:04d}-{date.month:02d}"
-
-
-def month_file(month: str) -> str:
-    """The books file of a month, relative to the books folder: `2026/2026-11.beancount`."""
-    return f"{month[:4]}/{month}.beancount"
 
 
 @dataclass(frozen=True)
@@ -124,7 +115,7 @@ class BooksState:
                 per_link[account] = per_link.get(account, ZERO) + units.number
         meta = txn.meta
         filename = meta.get("filename", "") if meta else ""
-        if filename and filename != month_file(month) and not filename.startswith("<"):
+        if filename and filename != month.file and not filename.startswith("<"):
             self.misplaced.append((filename, meta.get("lineno", 0), month))
         cid = meta.get(ID_KEY) if meta else None
         if cid is not None:

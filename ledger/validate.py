@@ -19,7 +19,8 @@ from ledger.errors import (AccountNotOpen, BeforeBalanceAssertion, CashBelowZero
                            MonthSealed,
                            RoundTripFailed, Unbalanced, WrongCurrency)
 from ledger.money import fmt, minor_unit
-from ledger.state import ZERO, BooksState, month_of
+from ledger.months import month_of
+from ledger.state import ZERO, BooksState
 
 
 def check_entry(state: BooksState, entry: data.Transaction,

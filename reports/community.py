@@ -36,11 +36,12 @@ from beancount.core import data
 from beancount.parser import printer
 
 from ledger import accounts as acc
+from ledger import Month
 from reports.periods import COMBINED, AidTable, Period, publication_periods
 from reports.privacy import Rules, rounded
 
 if TYPE_CHECKING:
-    from ledger.books import Books
+    from ledger import Books
 
 ZERO = Decimal(0)
 MAIN, ACCOUNTS, PERIODS, SEALS = ("main.beancount", "accounts.beancount",
@@ -125,7 +126,7 @@ def differences(folder: Path, files: Mapping[str, bytes]) -> list[str]:
 def period_label(period: Period) -> str:
     """`September–November 2026`, `December 2026–February 2027`, or `May 2026`."""
     def name(month: str, year: bool) -> str:
-        return _MONTHS[int(month[5:]) - 1] + (f" {month[:4]}" if year else "")
+        return _MONTHS[Month(month).number - 1] + (f" {month[:4]}" if year else "")
 
     if len(period.months) == 1:
         return name(period.start, True)

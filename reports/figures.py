@@ -25,17 +25,13 @@ from beancount.core import data
 from beancount.parser import parser
 
 from ledger import accounts as acc
-from ledger.books import SEALS
-from ledger.money import quantum
-from ledger.seal import first_day_after
-from ledger.state import GENESIS, month_of
+from ledger import GENESIS, SEALS, Month, month_of, quantum
 from reports.flows import Flows, month_flows
 from reports.periods import Period, publication_periods
 from reports.privacy import Group, Row, Rules, protect
 
 if TYPE_CHECKING:
-    from ledger.books import Books
-    from ledger.state import BooksState
+    from ledger import Books, BooksState
 
 ZERO = Decimal(0)
 TREND_MONTHS = 12
@@ -269,7 +265,7 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
         (f.code, f.recipient) for f in facts), rules)
     return MonthFigures(
         fund=_fund_title(books), month=month, currency=cur, prepared_on=today,
-        month_over=today >= first_day_after(month), rules=rules, per_request=not by_code,
+        month_over=today >= Month(month).end, rules=rules, per_request=not by_code,
         accounts=accounts, donations=_donations(flows, q), aid_approved=approved,
         aid_paid=paid, cancelled=cancelled, outstanding=outstanding.quantize(q),
         available=(closing - outstanding).quantize(q),
@@ -470,9 +466,8 @@ def _timing(facts: tuple[RequestFact, ...], month: str, rules: Rules) -> Timing:
 def _cash_accounts(books: Books, state: BooksState, month: str,
                    sealed: bool) -> tuple[CashAccount, ...]:
     """Each cash account open at some point in the month: opening, closing, reconciliation."""
-    start = dt.date.fromisoformat(month + "-01")
-    end = first_day_after(month)
-    prev = month_of(start - dt.timedelta(days=1))
+    start, end = Month(month).first_day, Month(month).end
+    prev = Month(month).previous()
     q = quantum(state.currency)
     asserted = _asserted_balances(books, end) if sealed else {}
     out = []
@@ -546,8 +541,7 @@ def trend(state: BooksState, month: str) -> tuple[TrendPoint, ...]:
 
 
 def _previous(month: str) -> str:
-    year, mon = int(month[:4]), int(month[5:7])
-    return f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}"
+    return Month(month).previous()
 
 
 def _fund_title(books: Books) -> str:

@@ -20,7 +20,7 @@ from beancount.core import data
 from ledger import accounts as acc
 
 if TYPE_CHECKING:
-    from ledger.state import BooksState
+    from ledger import BooksState
 
 ZERO = Decimal(0)
 

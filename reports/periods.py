@@ -36,14 +36,12 @@ from statistics import median
 from typing import TYPE_CHECKING, Hashable, Iterable, Mapping, Sequence
 
 from ledger import accounts as acc
-from ledger.money import quantum
-from ledger.seal import first_day_after
+from ledger import Month, quantum
 from reports.flows import Flows, month_flows
 from reports.privacy import Group, Rules, is_safe
 
 if TYPE_CHECKING:
-    from ledger.books import Books
-    from ledger.state import BooksState
+    from ledger import Books, BooksState
 
 ZERO = Decimal(0)
 COMBINED = "combined"   # the label (and account leaf) of aid categories not shown alone
@@ -149,12 +147,12 @@ class Period:
     @property
     def first_day(self) -> dt.date:
         """The period's first day."""
-        return dt.date.fromisoformat(self.start + "-01")
+        return Month(self.start).first_day
 
     @property
     def last_day(self) -> dt.date:
         """The period's last day."""
-        return first_day_after(self.end) - dt.timedelta(days=1)
+        return Month(self.end).last_day
 
 
 @dataclass(frozen=True)
@@ -307,7 +305,7 @@ def _period(state: BooksState, aid: list[MonthAid], flows: list[Flows],
     cash = tuple(CashBalance(a, _end_of(state, a, _before(months[0])).quantize(q),
                              _end_of(state, a, months[-1]).quantize(q))
                  for a in sorted(a for a in state.opens if acc.is_cash(a))
-                 if state.opens[a] < first_day_after(months[-1]))
+                 if state.opens[a] < Month(months[-1]).end)
     changes = tuple((a, sum((state.monthly[a].get(m, ZERO) for m in months), ZERO).quantize(q))
                     for a in sorted(state.monthly)
                     if not acc.is_cash(a) and not a.startswith(acc.AID_ROOT + ":")
@@ -358,5 +356,4 @@ def _end_of(state: BooksState, account: str, month: str | None) -> Decimal:
 
 
 def _before(month: str) -> str:
-    year, mon = int(month[:4]), int(month[5:7])
-    return f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}"
+    return Month(month).previous()

@@ -26,7 +26,7 @@ from ledger import accounts as acc
 from reports.figures import TrendPoint, balances_chain, trend
 
 if TYPE_CHECKING:
-    from ledger.state import BooksState
+    from ledger import BooksState
     from reports.periods import Period, Publication
     from reports.figures import AidCell, AidTable, MonthFigures
 

@@ -26,8 +26,10 @@ from babel.numbers import format_compact_decimal, format_currency, format_decima
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ledger import Month
 from reports import chart
 from reports.figures import OTHER, TOTAL, TREND_MONTHS
+from reports.languages import LANGUAGES
 from reports.public import period_row
 from reports.verify import N_, checks
 
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 TRANSLATIONS = HERE / "translations"
-LANGUAGES = {"en": "en", "es": "es"}          # report language -> Babel locale
 PAPERS = {"a4": "A4", "letter": "letter"}    # paper -> CSS page size
 PDF_VARIANT = "pdf/ua-1"                     # tagged PDF, title shown, language set
 ZERO = Decimal(0)
@@ -80,7 +81,7 @@ class Formats:
     """Numbers, money, months and category names written the way the language writes them."""
 
     def __init__(self, lang: str, currency: str):
-        self.locale = Locale.parse(LANGUAGES[lang])
+        self.locale = Locale.parse(lang)
         self.currency = currency
         self._gettext = translations(lang).gettext
         self._whole = self.locale.currency_formats["standard"].pattern.replace(".00", "")
@@ -112,7 +113,7 @@ class Formats:
         `capital` capitalizes the first letter, for a heading or a table cell (Spanish
         writes month names in lower case within a sentence).
         """
-        text = format_skeleton(skeleton, dt.date.fromisoformat(month + "-01"),
+        text = format_skeleton(skeleton, Month(month).first_day,
                                locale=self.locale)
         return text[:1].upper() + text[1:] if capital else text
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ledger import accounts as acc
-from ledger.accounts import APPROVED
+from ledger import APPROVED
 
 if TYPE_CHECKING:
     from reports.figures import MonthFigures

@@ -48,7 +48,7 @@ def _books_invalid(exc: BooksInvalid):
 
 @bp.errorhandler(LedgerError)
 def _ledger_error(exc: LedgerError):
-    return error_response(exc.rule.replace("-", "_"), exc.message, 503)
+    return error_response(exc.code, exc.message, 503)
 
 
 @bp.errorhandler(400)
@@ -202,6 +202,3 @@ def body(*allowed: str) -> dict:
         check_value(key, value)
     return data
 
-
-
-from app.api import routes  # noqa: E402,F401  (registers the routes on bp)

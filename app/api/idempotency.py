@@ -116,8 +116,6 @@ class _Answer:
         step stored its answer (the change stands; its entry waits in the outbox) keeps
         that answer: a retry is told what was done and does not do it again. A 5xx before
         it forgets the key, so that a retry runs afresh."""
-        from app.db import session_scope
-
         text = resp.get_data(as_text=True)
         if self.stored is not None:
             if resp.status_code >= 500 or (resp.status_code, text) == self.stored:
@@ -125,9 +123,4 @@ class _Answer:
         elif resp.status_code >= 500:
             claims.release(self.person_id, self.key, self.owner)
             return
-        try:
-            with session_scope() as session:
-                claims.store_answer(session, self.person_id, self.key, self.owner,
-                                    resp.status_code, text)
-        except claims.ClaimLost:
-            pass  # a retry took the key over: its answer is the one kept
+        claims.keep_answer(self.person_id, self.key, self.owner, resp.status_code, text)

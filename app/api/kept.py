@@ -21,7 +21,6 @@ which then answers, or refuses, in its usual words.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable
 
@@ -32,10 +31,10 @@ from werkzeug.http import parse_accept_header
 from app.i18n import DEFAULT, LANGUAGES
 from app.web.cache import headers as caching, not_modified
 from app.workflow import stamp, summary
+from ledger import Month
 
 PATH = "/api/v1/summary"
 PAGE = "/"
-_QUERY = re.compile(r"(?:month=(\d{4}-\d{2}))?")
 # Headers Flask's answer must not carry for it to be answered to anyone else.
 _PERSONAL = {"set-cookie", "www-authenticate"}
 # Headers that belong to one answer, not to every answer of the kind.
@@ -46,6 +45,15 @@ _OWN = {"content-length", "etag", "cache-control"}
 # between, a kept answer holds while the day and the public files' signatures hold.
 RECHECK_SECONDS = 1.0
 _LANGS: dict[str, str] = {}   # Accept-Language header -> language (a browser sends few)
+
+
+def _summary_query(query: str) -> tuple[str | None] | None:
+    """`(None,)` for no query, `(month,)` for `month=YYYY-MM`; None for any other query
+    (Flask answers it)."""
+    if not query:
+        return (None,)
+    name, _, value = query.partition("=")
+    return (value,) if name == "month" and Month.parse(value) else None
 
 
 def _lang(environ: dict) -> str:
@@ -84,13 +92,13 @@ class KeptSummary:
                 or "HTTP_COOKIE" in environ or "HTTP_AUTHORIZATION" in environ):
             return self.inner(environ, start_response)
         query = get("QUERY_STRING", "")
-        found = _QUERY.fullmatch(query) if path == PATH else None
+        found = _summary_query(query) if path == PATH else None
         if (found is None) if path == PATH else query:
             return self.inner(environ, start_response)
         slot = (path, get("wsgi.url_scheme"), get("HTTP_X_FORWARDED_PROTO"))
         headers = self.headers.get(slot)
         if headers is not None:
-            which = (path, found[1] if found else _lang(environ))
+            which = (path, found[0] if found else _lang(environ))
             answer = self._fresh(which)
             if answer is None:
                 answer = self._kept(which)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from ledger import PAYOUT_METHODS, Month
+
 MONEY = {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$", "examples": ["450.00"]}
 DATE = {"type": "string", "format": "date"}
+MONTH = {"type": "string", "pattern": f"^{Month.PATTERN.pattern}$", "examples": ["2026-11"]}
 SIGNED = {"type": "string", "pattern": r"^-?\d{1,12}\.\d{2}$", "examples": ["-12.50"]}
 NULLABLE_MONEY = {"anyOf": [MONEY, {"type": "null"}]}
 CATEGORY = {"type": "string", "examples": ["rent"]}
@@ -13,7 +16,6 @@ REFERENCE = {"type": "string", "maxLength": 100,
              "description": "the bank's or processor's transaction id; kept encrypted, "
                             "never in the books"}
 PAYMENT_NOTE = {"type": "string", "maxLength": 280}
-METHODS = ["bank", "cash", "paypal", "venmo", "check"]
 STATUSES = ["submitted", "needs_info", "approved", "partially_paid", "paid", "denied",
             "withdrawn", "cancelled"]
 
@@ -60,6 +62,7 @@ ERR = (400, 401, 403, 404, 409, 422)
 
 def spec() -> dict:
     """The document served at /api/v1/openapi.json."""
+    methods = {"type": "string", "enum": list(PAYOUT_METHODS)}
     req_ops = {
         "approve": ("approveRequest", "Approve (treasurer)",
                     _body({"amount": MONEY}, [])),
@@ -77,7 +80,7 @@ def spec() -> dict:
         "/api/v1/requests": {
             "post": _op("createRequest", "Ask for aid (member)", 201, "Request", ERR, post=True,
                         body=_body({"amount": MONEY, "category": CATEGORY, "needed_by": DATE,
-                                    "payout_method": {"type": "string", "enum": METHODS},
+                                    "payout_method": methods,
                                     "story": {"type": "string", "minLength": 1,
                                               "maxLength": 2000}},
                                    ["amount", "category", "needed_by", "payout_method",
@@ -153,13 +156,12 @@ def spec() -> dict:
         "/api/v1/summary": {
             "get": _op("getSummary", "A month's public figures", 200, "Summary", (422,),
                        public=True, params=[{"name": "month", "in": "query", "required": False,
-                                             "schema": {"type": "string",
-                                                        "pattern": r"^\d{4}-\d{2}$"}}])},
+                                             "schema": MONTH}])},
         "/api/v1/months/{month}/seal": {
             "post": _op("sealMonth", "Seal a month with statement balances (treasurer)", 201,
                         "Seal", ERR, post=True,
                         params=[{"name": "month", "in": "path", "required": True,
-                                 "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$"}}],
+                                 "schema": MONTH}],
                         body=_body({"balances": {"type": "object",
                                                  "additionalProperties": MONEY}},
                                    ["balances"]))},
@@ -197,7 +199,7 @@ def spec() -> dict:
                                 "status": {"type": "string", "enum": STATUSES},
                                 "member": {"type": ["string", "null"]},
                                 "amount": MONEY, "category": CATEGORY, "needed_by": DATE,
-                                "payout_method": {"type": "string", "enum": METHODS},
+                                "payout_method": methods,
                                 "story": {"type": "string"},
                                 "approvals": {"type": "array", "items": {"type": "object"}},
                                 "approvals_needed": {"type": "integer"},

@@ -114,7 +114,7 @@ def seal_for(plain: str, column: str) -> str | None:
 
 def open_for(stored: str, column: str) -> str:
     """The text of a `cb2:` value, or a Locked / Shredded placeholder."""
-    from app.crypto import DataKeyError
+    from app.keyfiles import DataKeyError
 
     kid = envelope.sealed_kid(stored)
     custody = current()

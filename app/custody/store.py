@@ -102,7 +102,7 @@ def loads(text: str) -> Custody:
 
 def read(path: Path) -> Custody | None:
     """The custody file at `path` (None when the fund is not under custody)."""
-    from app.crypto import file_signature
+    from app.keyfiles import file_signature
 
     sig = file_signature(path)
     with _lock:
@@ -126,7 +126,7 @@ def write(path: Path, custody: Custody | None) -> None:
         finally:
             os.close(dir_fd)
     else:
-        from app.crypto import write_private_file
+        from app.keyfiles import write_private_file
 
         write_private_file(path, dumps(custody))
     with _lock:

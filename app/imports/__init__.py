@@ -14,8 +14,10 @@ from app.imports.paypal import PayPalImporter
 from app.imports.stripe import StripeImporter
 from app.imports.venmo import VenmoImporter
 
-FORMATS = ("paypal", "venmo", "stripe", "bank")
-_CLASSES = {"paypal": PayPalImporter, "venmo": VenmoImporter, "stripe": StripeImporter}
+# The one list of formats: the import and reconcile forms, the CLI's --format and the
+# matching of payments (each class's `pays_by`) are built from it (docs/architecture.md).
+FORMATS: dict[str, type[CsvImporter]] = {"paypal": PayPalImporter, "venmo": VenmoImporter,
+                                         "stripe": StripeImporter, "bank": BankImporter}
 
 __all__ = ["BankImporter", "CONSENT_COLUMN", "CsvImporter", "DONATION", "FORMATS",
            "FormatRefused", "Mapping", "MappingInvalid", "OUTGOING", "Parsed", "REFUND",
@@ -26,10 +28,11 @@ __all__ = ["BankImporter", "CONSENT_COLUMN", "CsvImporter", "DONATION", "FORMATS
 def importer(fmt: str, *, mapping: Mapping | None = None, account: str | None = None,
              category: str = "individual", currency: str = "USD") -> CsvImporter:
     """The importer for `fmt` (a bank needs its mapping)."""
-    if fmt == "bank":
+    cls = FORMATS.get(fmt) if isinstance(fmt, str) else None
+    if cls is None:
+        raise MappingInvalid(f"format: {fmt!r} must be one of {', '.join(FORMATS)}")
+    if issubclass(cls, BankImporter):
         if mapping is None:
             raise MappingInvalid("mapping: a bank CSV needs a saved column mapping")
-        return BankImporter(mapping, account, category=category, currency=currency)
-    if fmt not in _CLASSES:
-        raise MappingInvalid(f"format: {fmt!r} must be one of {', '.join(FORMATS)}")
-    return _CLASSES[fmt](account, category=category, currency=currency)
+        return cls(mapping, account, category=category, currency=currency)
+    return cls(account, category=category, currency=currency)

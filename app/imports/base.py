@@ -37,6 +37,7 @@ class CsvImporter(beangulp.Importer):
 
     fmt = ""                 # paypal | venmo | stripe | bank
     label = ""               # what the format is called in messages
+    pays_by = "bank"         # the payout method (ledger.PAYOUT_METHODS) of a payment out of it
     default_account = "Assets:Fund:Bank"
     required: tuple[str, ...] = ()   # columns the header must have
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from ledger.money import minor_unit
+from ledger import minor_unit
 
 # What a kind of line becomes: a donation, a payment offered as a match, a transfer
 # between the fund's own accounts, a refund of a donation in the same source, or nothing.

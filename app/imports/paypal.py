@@ -20,6 +20,7 @@ class PayPalImporter(CsvImporter):
 
     fmt = "paypal"
     label = "PayPal activity CSV"
+    pays_by = "paypal"
     default_account = "Assets:Fund:PayPal"
     required = ("Date", "Name", "Type", "Status", "Currency", "Gross", "Fee",
                 "Transaction ID")

@@ -19,6 +19,7 @@ class VenmoImporter(CsvImporter):
 
     fmt = "venmo"
     label = "Venmo statement CSV"
+    pays_by = "venmo"
     default_account = "Assets:Fund:Venmo"
     required = ("ID", "Datetime", "Type", "Status", "From", "To", "Amount (total)")
     date_formats = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")

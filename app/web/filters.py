@@ -8,8 +8,9 @@ from decimal import Decimal, InvalidOperation
 from flask import Flask
 from flask_babel import format_date, format_decimal
 
-from app.web.forms import PAYOUT_LABELS, category_label
+from app.web.forms import category_label, payout_label
 from app.workflow.states import status_words
+from ledger import Month
 
 
 def money(value, currency: str | None = None) -> str:
@@ -48,7 +49,7 @@ def day(value) -> str:
 
 def month_name(value: str) -> str:
     """`2026-11` -> `November 2026` in the reader's language."""
-    return format_date(dt.date.fromisoformat(value + "-01"), format="MMMM y").capitalize()
+    return format_date(Month(value).first_day, format="MMMM y").capitalize()
 
 
 def period_name(months) -> str:
@@ -57,7 +58,7 @@ def period_name(months) -> str:
     first, last = months[0], months[-1]
     if first == last:
         return month_name(first)
-    start = (format_date(dt.date.fromisoformat(first + "-01"), format="MMMM").capitalize()
+    start = (format_date(Month(first).first_day, format="MMMM").capitalize()
              if first[:4] == last[:4] else month_name(first))
     return f"{start}–{month_name(last)}"
 
@@ -66,5 +67,4 @@ def init_app(app: Flask) -> None:
     """Register the filters."""
     app.jinja_env.filters.update(
         money=money, band=band, day=day, month_name=month_name, period_name=period_name,
-        status_words=status_words,
-        category=category_label, payout=lambda m: str(PAYOUT_LABELS.get(m, m)))
+        status_words=status_words, category=category_label, payout=payout_label)

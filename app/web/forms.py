@@ -11,12 +11,26 @@ from wtforms import (BooleanField, EmailField, HiddenField, IntegerField,
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ledger import PAYOUT_METHODS
+
+# What a person reads for each payout method the ledger knows (ledger.PAYOUT_METHODS, the
+# names' home); a method without a label here shows the words the books use for it.
 PAYOUT_LABELS = {"bank": _l("Bank transfer"), "cash": _l("Cash"), "paypal": _l("PayPal"),
                  "venmo": _l("Venmo"), "check": _l("Check")}
 CATEGORY_LABELS = {"rent": _l("Rent"), "utilities": _l("Utilities"), "food": _l("Food"),
                    "medical": _l("Medical"), "legal": _l("Legal"), "funeral": _l("Funeral"),
                    "transport": _l("Transport"), "other": _l("Other"),
                    "individual": _l("Individual"), "grant": _l("Grant"), "event": _l("Event")}
+
+
+def payout_label(method: str) -> str:
+    """A payout method's name in the current language."""
+    return str(PAYOUT_LABELS.get(method) or PAYOUT_METHODS.get(method, method))
+
+
+def payout_choices() -> list[tuple[str, str]]:
+    """The payout methods a form offers: every method the books know, in their order."""
+    return [(method, payout_label(method)) for method in PAYOUT_METHODS]
 
 
 def category_label(name: str) -> str:
@@ -172,15 +186,23 @@ class PasswordChangeForm(FlaskForm):
                         render_kw={"autocomplete": "new-password"})
 
 
-# The exports an import or a reconciliation reads (app/imports).
-SOURCES = [("paypal", _l("PayPal activity download")), ("venmo", _l("Venmo statement")),
-           ("stripe", _l("Stripe payments export")),
-           ("bank", _l("Bank CSV (with a saved column mapping)"))]
+# What a person reads for each export an import or a reconciliation reads (the formats'
+# home is app.imports.FORMATS); a format without a label here shows its own name.
+SOURCE_LABELS = {"paypal": _l("PayPal activity download"), "venmo": _l("Venmo statement"),
+                 "stripe": _l("Stripe payments export"),
+                 "bank": _l("Bank CSV (with a saved column mapping)")}
+
+
+def source_choices() -> list[tuple[str, str]]:
+    """The formats the import and reconcile forms offer, in app.imports' order."""
+    from app.imports import FORMATS
+
+    return [(fmt, str(SOURCE_LABELS.get(fmt, fmt))) for fmt in FORMATS]
 
 
 class ImportForm(FlaskForm):
     file = FileField(_l("The exported file (CSV)"), render_kw={"accept": ".csv,text/csv"})
-    format = SelectField(_l("Where it comes from"), choices=SOURCES)
+    format = SelectField(_l("Where it comes from"), choices=source_choices)
     mapping = SelectField(_l("Column mapping (bank CSV only)"))
     account = SelectField(_l("Cash account the money is in"))
     category = SelectField(_l("Kind of donation"))
@@ -197,7 +219,7 @@ class ConfirmImportForm(FlaskForm):
 
 class ReconcileForm(FlaskForm):
     file = FileField(_l("The statement file (CSV)"), render_kw={"accept": ".csv,text/csv"})
-    format = SelectField(_l("Where it comes from"), choices=SOURCES)
+    format = SelectField(_l("Where it comes from"), choices=source_choices)
     mapping = SelectField(_l("Column mapping (bank CSV only)"))
     account = SelectField(_l("Cash account the statement is for"))
     month = StringField(_l("Month"), render_kw={"placeholder": "2026-10",

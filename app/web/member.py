@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 
 from app.fund import aid_categories
 from app.web import attach, person, signed_in
-from app.web.forms import (PAYOUT_LABELS, AnswerForm, EmptyForm, RequestForm,
-                           category_label)
+from app.web.forms import (AnswerForm, EmptyForm, RequestForm, category_label,
+                           payout_choices)
 from app.workflow import receipts, requests
 from app.workflow.errors import WorkflowError
 
@@ -31,7 +31,7 @@ def ask():
     """Ask for aid."""
     form = RequestForm()
     form.category.choices = [(c, category_label(c)) for c in aid_categories()]
-    form.payout_method.choices = list(PAYOUT_LABELS.items())
+    form.payout_method.choices = payout_choices()
     if form.validate_on_submit():
         try:
             made = requests.submit(person(), {

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 from sqlmodel import select
 
@@ -29,19 +28,17 @@ from app.models import Attestation, AuditEvent, Person, Role
 from app.workflow import audit as audit_log
 from app.workflow import community, stamp
 from app.workflow.errors import Forbidden, InvalidInput, PolicyRefused
-from ledger import merkle
-from ledger.state import month_file
+from ledger import Month, merkle
 from reports.community import differences
 
 PASSED, FAILED = "passed", "failed"
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def audit(actor: Person, month: str) -> dict:
     """Check `month` as `actor` (an auditor) and record the attestation."""
     if not actor.has(Role.auditor):
         raise Forbidden("audit: only an auditor attests a month (role auditor)")
-    if not isinstance(month, str) or not _MONTH.fullmatch(month):
+    if Month.parse(month) is None:
         raise InvalidInput(f"month: {month!r} is not a month like 2026-11", field="month")
     forget_books()   # read the books from disk, not from what this process remembers
     fund_books = books()
@@ -55,12 +52,12 @@ def audit(actor: Person, month: str) -> dict:
         checks.append(f"seal chain intact through {verification.sealed_through}")
     else:
         problems.append(f"fund's books: {verification}")
-    path = fund_books.dir / month_file(month)
+    path = Month(month).path(fund_books.dir)
     content = path.read_bytes() if path.exists() else b""
     if hashlib.sha256(content).hexdigest() == seal.file_sha256:
-        checks.append(f"{month_file(month)} is the file sealed ({seal.file_sha256[:12]}...)")
+        checks.append(f"{Month(month).file} is the file sealed ({seal.file_sha256[:12]}...)")
     else:
-        problems.append(f"fund's books: {month_file(month)} is not the file sealed")
+        problems.append(f"fund's books: {Month(month).file} is not the file sealed")
     if not seal.merkle_root:
         checks.append("no Merkle root: the month was sealed before roots existed")
     elif merkle.root(content) == seal.merkle_root:

@@ -23,8 +23,7 @@ from app.models import AidRequest, Donation, Outbox, Status
 from app.workflow import audit, claims
 from app.workflow import repair as mend
 from app.workflow.outbox import money_lock, settle
-from ledger import BooksInvalid, LedgerError
-from ledger.accounts import AID_ROOT, CASH_ROOT, DONATION_ROOT, FEES
+from ledger import AID_ROOT, CASH_ROOT, DONATION_ROOT, FEES, BooksInvalid, LedgerError
 
 ZERO = Decimal("0.00")
 LIVE = (Status.approved, Status.partially_paid)

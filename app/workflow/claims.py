@@ -219,3 +219,13 @@ def clear_abandoned(now: dt.datetime | None = None) -> int:
                     _TABLE.c.id == row.id, _TABLE.c.status_code.is_(None),
                     _owner_is(row.owner))).rowcount
     return gone
+
+
+def keep_answer(person_id: int, key: str, owner: str, status: int, text: str) -> None:
+    """Store a request's answer in a transaction of its own (the step did not store it);
+    a retry that took the key over meanwhile keeps its own answer."""
+    try:
+        with session_scope() as session:
+            store_answer(session, person_id, key, owner, status, text)
+    except ClaimLost:
+        pass  # a retry took the key over: its answer is the one kept

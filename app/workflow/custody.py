@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app import crypto, custody
+from app.models import encrypted_columns
 from app.custody import envelope, memory, shares, store
 
 Show = Callable[[list[shares.Share], store.Split], None]
@@ -115,7 +116,7 @@ def reseal_all(engine: Engine, *, batch: int = 100) -> int:
     total = 0
     for _attempt in range(10):
         done = sum(_reseal_column(engine, t, c, label, batch)
-                   for t, c, label in crypto.encrypted_columns() if label in custody.COLUMNS)
+                   for t, c, label in encrypted_columns() if label in custody.COLUMNS)
         done += _drop_unwrapped_pending(engine) + uploads.reseal_held()
         total += done
         if done == 0:
@@ -183,7 +184,7 @@ def count_unsealed(engine: Engine) -> int:
     q = engine.dialect.identifier_preparer.quote
     left = 0
     with engine.connect() as conn:
-        for table, column, label in crypto.encrypted_columns():
+        for table, column, label in encrypted_columns():
             if label not in custody.COLUMNS:
                 continue
             for (value,) in conn.execute(text(f"SELECT {q(column)} FROM {q(table)} "  # nosec B608

@@ -18,9 +18,8 @@ from app.workflow import audit, inputs, replies
 from app.workflow.errors import InvalidInput, NotFound
 from app.workflow.outbox import books_turn, check_entry, enqueue, money_step
 from app.workflow.requests import next_code
-from ledger import EntryRefused
 from ledger import entries as E
-from ledger.money import fmt
+from ledger import EntryRefused, fmt
 
 
 def view(d: Donation) -> dict:

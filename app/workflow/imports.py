@@ -32,12 +32,8 @@ from app.workflow import audit, inputs
 from app.workflow.errors import BooksRefused, Conflict, InvalidInput
 from app.workflow.outbox import books_turn, enqueue, money_step
 from app.workflow.requests import next_code, pay_in
-from ledger import EntryRefused
 from ledger import entries as E
-from ledger.errors import InvalidText
-from ledger.state import BooksState
-from ledger.text import MappingName
-from ledger.validate import check_entry, round_trip
+from ledger import BooksState, EntryRefused, InvalidText, MappingName, check_entry, round_trip
 
 MAPPING_NAME_MAX = 40
 
@@ -327,7 +323,7 @@ def _check_in(state: BooksState, entry) -> None:
         check_entry(state, entry, dt.date.today())
         round_trip(entry)
     except EntryRefused as exc:
-        raise BooksRefused(exc.message, code=exc.rule.replace("-", "_"),
+        raise BooksRefused(exc.message, code=exc.code,
                            field="file") from exc
     state.apply(entry)
 
@@ -453,9 +449,6 @@ def _plan_movement(session: Session, plan: Plan, state: BooksState, line: Statem
         target[0].append(target[1])
 
 
-_METHOD = {"paypal": "paypal", "venmo": "venmo", "bank": "bank", "stripe": "bank"}
-
-
 def _candidates(session: Session, actor: Person, amount: Decimal, fmt: str) -> list[dict]:
     """Approved requests this payment could settle: outstanding at least `amount`, the
     closest amount first, then those asking to be paid this way, then the soonest needed."""
@@ -465,8 +458,8 @@ def _candidates(session: Session, actor: Person, amount: Decimal, fmt: str) -> l
     for req in rows:
         left = req.approved_amount - req.paid_amount
         if left >= amount and req.member_id != actor.id:
-            found.append((left - amount, req.payout_method != _METHOD[fmt], req.needed_by,
-                          req.code, left, req.category))
+            found.append((left - amount, req.payout_method != FORMATS[fmt].pays_by,
+                          req.needed_by, req.code, left, req.category))
     found.sort()
     return [{"code": code, "outstanding": str(left), "category": category}
             for _d, _m, _n, code, left, category in found[:5]]

@@ -10,8 +10,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 
 from app.workflow.errors import InvalidInput
-from ledger import EntryRefused
-from ledger.money import to_amount
+from ledger import EntryRefused, to_amount
 
 
 _MONEY = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")  # ASCII digits; decimals checked after

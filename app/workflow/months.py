@@ -12,8 +12,7 @@ from app.models import AuditEvent, Person
 from app.workflow import audit, inputs, replies
 from app.workflow.errors import InvalidInput, PolicyRefused
 from app.workflow.outbox import money_lock, settle
-from ledger import SealRefused
-from ledger.errors import InvalidReference, SealOutOfOrder, StatementMismatch
+from ledger import InvalidReference, Month, SealOutOfOrder, SealRefused, StatementMismatch
 
 
 def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None) -> dict:
@@ -37,10 +36,10 @@ def seal(actor: Person, month: str, body: dict, *, today: dt.date | None = None)
         except SealOutOfOrder as exc:
             seal = _sealed_as_asked(month, statements) if replies.resumed() else None
             if seal is None:
-                raise PolicyRefused(exc.message, code=exc.rule.replace("-", "_"),
+                raise PolicyRefused(exc.message, code=exc.code,
                                     field="month") from None
         except SealRefused as exc:
-            raise PolicyRefused(exc.message, code=exc.rule.replace("-", "_"),
+            raise PolicyRefused(exc.message, code=exc.code,
                                 field="month") from None
         # the community's books follow the seal (deterministic, so a retry derives the same
         # bytes); derived under the lock so that the answer, stored with the audit event
@@ -87,14 +86,11 @@ def _derive_public() -> str:
 def close_preview(statements: dict | None = None, *, today: dt.date | None = None) -> dict:
     """The next month to seal, each cash account's book balance at its end, and (given the
     statement balances typed so far) the differences — before anything is written."""
-    from ledger.seal import first_day_after, next_month
-    from ledger.state import month_of
-
     today = today or dt.date.today()
     state = books().state
-    month = (next_month(state.sealed_through) if state.sealed_through
-             else month_of(min(state.opens.values())))
-    end = first_day_after(month)
+    month = (Month(state.sealed_through).next() if state.sealed_through
+             else Month.of(min(state.opens.values())))
+    end = month.end
     rows = []
     for account in state.cash_accounts():
         if state.opens[account] >= end:

@@ -25,8 +25,7 @@ from app.workflow.outbox import books_turn, check_entry, enqueue, money_step
 from app.workflow.requests import _PAYMENTS, _find, next_code, view
 from app.workflow.states import Action, authorize, transition
 from ledger import entries as E
-from ledger.accounts import OPERATIONS_ROOT, category_of
-from ledger.money import fmt
+from ledger import OPERATIONS_ROOT, category_of, fmt
 
 
 def _require_treasurer(actor: Person) -> None:

@@ -39,6 +39,8 @@ from sqlmodel import Session, select
 from app.db import session_scope
 from app.models import Notification, Person, Role, utcnow
 from app.workflow import audit
+from ledger import Month
+from reports.languages import DEFAULT, LANGUAGES
 
 # What a person may choose (digest: treasurers only).
 CHOICES = ("none", "email", "digest")
@@ -181,14 +183,7 @@ def months_to_close(today: dt.date | None = None) -> list[str]:
     start = min(state.opens.values(), default=None)
     if start is None:
         return []
-    out, month = [], dt.date(start.year, start.month, 1)
-    this = dt.date(today.year, today.month, 1)
-    while month < this:
-        key = month.strftime("%Y-%m")
-        if key not in sealed:
-            out.append(key)
-        month = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    return out
+    return [m for m in Month.of(start).until(Month.of(today)) if m not in sealed]
 
 
 def queue_month_reminders(today: dt.date | None = None) -> int:
@@ -293,7 +288,7 @@ def _domain() -> str:
 
 def render(person: Person, notice: Notification) -> EmailMessage:
     """The plain-text message for `notice`, in `person`'s language."""
-    lang = person.lang if person.lang in ("en", "es") else "en"
+    lang = person.lang if person.lang in LANGUAGES else DEFAULT
     fund = _fund_name()
     counts = json.loads(notice.counts) if notice.counts else None
     where = base_url() + ("/my/requests" if notice.kind == MEMBER_UPDATE else "/sign-in")
@@ -536,8 +531,8 @@ def set_choice(person_id: int, choice: str, lang: str) -> None:
         allowed = CHOICES if person.has(Role.treasurer) else CHOICES[:2]
         if choice not in allowed:
             raise InvalidInput("notify: choose " + ", ".join(allowed), field="notify")
-        if lang not in ("en", "es"):
-            raise InvalidInput("lang: choose en or es", field="lang")
+        if lang not in LANGUAGES:
+            raise InvalidInput(f"lang: choose {' or '.join(LANGUAGES)}", field="lang")
         person.notify, person.lang = choice, lang
         audit.record(session, person_id, "person.notify_changed", f"person:{person_id}",
                      notify=choice, lang=lang)

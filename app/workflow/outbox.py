@@ -32,10 +32,7 @@ from app.fund import books, books_dir
 from app.models import Outbox, utcnow
 from app.workflow.errors import BooksRefused, BooksUnavailable, SavedNotInBooks
 from app.workflow.repair import mend_torn_tails, parsed
-from ledger import BooksInvalid, EntryRefused, LedgerError
-from ledger.books import META_DIR
-from ledger.files import locked
-from ledger.state import BooksState
+from ledger import META_DIR, BooksInvalid, BooksState, EntryRefused, LedgerError, locked
 
 
 # Which field of a request a refusal of the books is about.
@@ -128,7 +125,7 @@ def books_turn(session: Session) -> BooksState:
             _settle_in(session)
         except LedgerError as exc:
             raise BooksUnavailable(f"{exc.message} — nothing was changed",
-                                   code=exc.rule.replace("-", "_")) from exc
+                                   code=exc.code) from exc
     return books().state
 
 
@@ -144,11 +141,11 @@ def check_entry(entry: data.Transaction) -> None:
     try:
         books().check(entry)
     except EntryRefused as exc:
-        raise BooksRefused(exc.message, code=exc.rule.replace("-", "_"),
+        raise BooksRefused(exc.message, code=exc.code,
                            field=getattr(exc, "field", None) or _FIELDS.get(exc.rule)) from exc
     except LedgerError as exc:
         raise BooksUnavailable(f"{exc.message} — nothing was changed",
-                               code=exc.rule.replace("-", "_")) from exc
+                               code=exc.code) from exc
 
 
 _INSERT = Outbox.__table__.insert()

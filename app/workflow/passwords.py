@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from argon2 import PasswordHasher
 from flask_babel import gettext as _
 
 from app.workflow.errors import InvalidInput
@@ -43,3 +44,12 @@ def check(password: str) -> None:
         raise InvalidInput(_("password: this password is one of the most common ones; "
                              "choose another (a few unrelated words work well)"),
                            field="password")
+
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password` (after checking it)."""
+    check(password)
+    return _hasher.hash(password)

@@ -25,10 +25,7 @@ from app.workflow.errors import (BooksRefused, Conflict, Forbidden, InvalidInput
                                  WorkflowError)
 from app.workflow.outbox import books_turn, money_step
 from app.workflow.requests import BATCH_MAX, BATCH_SIZE, _find, _payment_text, pay_in
-from ledger import EntryRefused
-from ledger.accounts import payout_account
-from ledger.state import BooksState
-from ledger.validate import check_entry, round_trip
+from ledger import BooksState, EntryRefused, check_entry, payout_account, round_trip
 
 _BATCH = re.compile(r"[A-Za-z0-9_-]{8,%d}" % BATCH_MAX)
 
@@ -169,7 +166,7 @@ def _check_in(state: BooksState, entry, today: dt.date) -> None:
         code = entry.meta.get("carebooks-id", "").split(":")[1]  # pay:R-2026-0042:1
         raise BooksRefused(_("%(code)s: %(reason)s; nothing was paid",
                              code=code, reason=exc.message),
-                           code=exc.rule.replace("-", "_"), field="account") from exc
+                           code=exc.code, field="account") from exc
     state.apply(entry)
 
 

@@ -7,7 +7,6 @@ import hashlib
 import re
 import secrets
 
-from argon2 import PasswordHasher
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
@@ -15,21 +14,16 @@ from app.db import session_scope
 from app.models import Person, Role
 from app.workflow import audit
 from app.workflow.errors import Conflict, InvalidInput, NotFound
+from app.workflow.passwords import hash_password
+from app.workflow.sessions import end_all
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}")
-_hasher = PasswordHasher()
 
 
 def _check_password(password: str) -> None:
     from app.workflow import passwords
 
     passwords.check(password)
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of `password` (after checking its length)."""
-    _check_password(password)
-    return _hasher.hash(password)
 
 
 def add_person(email: str, roles: list[str], *, password: str | None = None,
@@ -126,7 +120,6 @@ def set_roles(actor: Person, person_id: int, roles: list[str], active: bool) -> 
             raise NotFound("no such person")
         outcome = power.change(session, actor, person, roles, active)
     if not active:
-        from app.workflow.sessions import end_all
         end_all(person_id)
     return outcome
 

@@ -21,7 +21,7 @@ from app.db import session_scope
 from app.models import AidRequest, Person, Policy, Role, Status, utcnow
 from app.workflow import audit, stamp
 from app.workflow.errors import Forbidden, InvalidInput, PolicyRefused
-from ledger.money import fmt
+from ledger import fmt
 
 MONEY_FIELDS = ("second_approval_at", "request_cap", "member_cap", "reserve_floor")
 INT_FIELDS = {"member_window_days": (1, 3650), "k_threshold": (2, 50),

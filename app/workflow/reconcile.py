@@ -9,7 +9,6 @@ forgotten.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 from beancount.core import data
@@ -20,8 +19,8 @@ from app.imports import FormatRefused, StatementLine
 from app.models import Person
 from app.workflow.errors import InvalidInput
 from app.workflow.imports import imported_codes, importer_for
+from ledger import Month, month_of
 from ledger import entries as E
-from ledger.state import month_of
 
 WINDOW = dt.timedelta(days=3)  # a bank may book a payment a few days after the books do
 
@@ -29,7 +28,7 @@ WINDOW = dt.timedelta(days=3)  # a bank may book a payment a few days after the 
 def reconcile(actor: Person, raw: bytes, fmt: str, month: str, *, mapping: str | None = None,
               account: str | None = None) -> dict:
     """Compare a statement file with the books for `month` and one cash account."""
-    if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+    if Month.parse(month) is None:
         raise InvalidInput(_("month: %(value)s is not a month like 2026-11",
                              value=repr(str(month)[:20])), field="month")
     if not isinstance(raw, bytes | bytearray):

@@ -24,8 +24,7 @@ from sqlmodel import select
 from app.db import session_scope
 from app.fund import books, books_dir, forget_books
 from app.models import Outbox
-from ledger import BooksInvalid, LedgerError
-from ledger.repair import TornTail, cut_torn_tail
+from ledger import BooksInvalid, LedgerError, TornTail, cut_torn_tail
 
 
 def parsed(row: Outbox):

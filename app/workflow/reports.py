@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 import os
 import random
-import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,13 +22,13 @@ from app.models import AidRequest, Payment, Person, PublishedReport, Role
 from app.workflow import audit, inputs
 from app.workflow import policy as rules_mod
 from app.workflow.errors import Forbidden, InvalidInput, NotFound, PolicyRefused
+from ledger import Month
 from reports.figures import FactsMismatch, MonthFigures, RequestFact, month_figures
+from reports.languages import LANGUAGES
 from reports.privacy import Rules
 from reports.render import render_pdf
 
-LANGS = ("en", "es")
 PAPERS = ("a4", "letter")
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 # Funds that count in US dollars print on US Letter; everyone else on A4 (ISO 216).
@@ -42,7 +41,7 @@ def default_paper(currency: str | None = None) -> str:
 
 
 def _month(month: str) -> str:
-    if not isinstance(month, str) or not _MONTH.fullmatch(month):
+    if Month.parse(month) is None:
         raise InvalidInput(_("month: %(value)s is not a month like 2026-11", value=month),
                            field="month")
     return month
@@ -89,7 +88,7 @@ def build(month: str, *, today: dt.date | None = None) -> MonthFigures:
 def render(month: str, *, lang: str = "en", paper: str | None = None,
            today: dt.date | None = None) -> bytes:
     """The PDF of `month` (not published); on the fund's paper unless another is given."""
-    lang = inputs.choice(lang, LANGS, "lang")
+    lang = inputs.choice(lang, LANGUAGES, "lang")
     paper = inputs.choice(paper or default_paper(), PAPERS, "paper")
     return render_pdf(build(month, today=today), lang=lang, paper=paper)
 
@@ -124,7 +123,7 @@ def publish(actor: Person, month: str, *, paper: str | None = None,
         reason = inputs.text(reason, "reason", max_len=500)
     figures = build(month, today=today)
     written = []
-    for lang in LANGS:
+    for lang in LANGUAGES:
         pdf = render_pdf(figures, lang=lang, paper=paper)
         name = f"{month}-v{version}-{lang}-{paper}.pdf"
         path = folder() / name

@@ -28,9 +28,7 @@ from app.workflow.outbox import books_turn, check_entry, enqueue, money_step
 from app.workflow.retention import purge_on
 from app.workflow.states import Action, authorize, transition
 from ledger import entries as E
-from ledger.accounts import PAYOUT_METHODS, aid_account
-from ledger.money import fmt
-from ledger.state import month_of
+from ledger import PAYOUT_METHODS, aid_account, fmt, month_of
 
 STORY_MAX = 2000
 NOTE_MAX = 1000

@@ -21,6 +21,7 @@ from app.db import session_scope
 from app.models import Person, WebSession, utcnow
 from app.workflow import audit
 from app.workflow.errors import Unauthenticated
+from app.workflow.passwords import hash_password
 
 _hasher = PasswordHasher()
 # Verifying against this keeps a wrong email as slow as a wrong password.
@@ -334,13 +335,12 @@ def confirm_again(token: str, password: str, code: str | None) -> None:
 def change_password(person_id: int, current: str, new: str) -> None:
     """Change a password; every session and API token of that person ends, this one
     included."""
-    from app.workflow import people
     from app.workflow.tokens import revoke_all
 
     with session_scope() as session:
         person = session.get(Person, person_id)
     check_password(person.email, current)
-    digest = people.hash_password(new)
+    digest = hash_password(new)
     # the second factor follows the password: opened with the old key, wrapped under the
     # new (both made before the write transaction: Argon2 takes a while)
     old_key = factor.key_for(current, person.totp_wrapped) if person.totp_wrapped else None

@@ -19,9 +19,7 @@ from flask_babel import gettext as _
 from app.models import Person, Role
 from app.workflow import audit, inputs
 from app.workflow.errors import Forbidden, InvalidInput
-from ledger import FundSettings, LedgerError, entries as E, init_books
-from ledger.books import MAIN
-from ledger.money import to_amount
+from ledger import MAIN, FundSettings, LedgerError, entries as E, init_books, to_amount
 
 
 def parse_openings(items, cash_accounts, currency: str) -> dict[str, Decimal]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,7 +29,7 @@ from app.fund import books
 from app.models import AidRequest, Donation, Payment, PublishedReport
 from app.workflow import policy as rules_mod, stamp
 from app.workflow.errors import InvalidInput
-from ledger.state import month_of
+from ledger import Month, month_of
 from reports import public
 from reports.figures import MonthFigures
 
@@ -54,7 +53,7 @@ def money(value: Decimal) -> str:
 
 def _check_month(month: str | None, now: dt.date) -> str:
     month = month or month_of(now)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) or not "1900" <= month[:4] <= "9998":
+    if Month.parse(month) is None or not 1900 <= Month(month).year <= 9998:
         raise InvalidInput(f"month: {month!r} is not a month YYYY-MM between 1900 and 9998",
                            field="month")
     return month
@@ -149,11 +148,7 @@ def _periods() -> tuple[public.PeriodRow, ...]:
 
 
 def _last_months(n: int, month: str) -> list[str]:
-    out = [month]
-    for _ in range(n - 1):
-        year, mon = int(out[-1][:4]), int(out[-1][5:])
-        out.append(f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}")
-    return list(reversed(out))
+    return [Month(month).shift(-back) for back in range(n - 1, -1, -1)]
 
 
 @dataclass(frozen=True)
@@ -274,7 +269,7 @@ def dashboard(today: dt.date | None = None) -> dict:
     how many requests wait on a decision or a payment."""
     month = month_of(today or dt.date.today())
     state = books().state
-    start = dt.date.fromisoformat(month + "-01")
+    start = month.first_day
     with session_scope() as session:
         waiting = session.exec(select(AidRequest).where(
             AidRequest.status.in_(["submitted", "needs_info", "approved",

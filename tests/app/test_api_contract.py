@@ -109,7 +109,7 @@ def fast_password_hashing(monkeypatch):
     here; it was most of each fund's setup time)."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr("app.workflow.people._hasher",
+    monkeypatch.setattr("app.workflow.passwords._hasher",
                         PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 

@@ -27,7 +27,7 @@ def fast_password_hashing(monkeypatch):
     """Cheap argon2 parameters (the demo adds eleven people; hashing cost is not under test)."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr("app.workflow.people._hasher",
+    monkeypatch.setattr("app.workflow.passwords._hasher",
                         PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 

@@ -23,7 +23,7 @@ from sqlmodel import select
 from app import crypto
 from app.cli import main
 from app.db import engine, session_scope
-from app.models import AidRequest, AuditEvent, IdempotencyKey, RequestNote
+from app.models import AidRequest, AuditEvent, IdempotencyKey, RequestNote, encrypted_columns
 from tests.app.conftest import ask
 
 TODAY = dt.date.today()
@@ -202,11 +202,11 @@ def test_rotate_key_rewrites_everything_and_keeps_it_readable(fund):
     old_kid = crypto.key_id(crypto._parse_key(
         [ln for ln in key_path(fund).read_text().splitlines()
          if ln and not ln.startswith("#")][0], "test"))
-    before = {(t, c): raw_values(fund, t, c) for t, c, _l in crypto.encrypted_columns()}
+    before = {(t, c): raw_values(fund, t, c) for t, c, _l in encrypted_columns()}
     status, out, err = cli(fund, "rotate-key")
     assert status == 0, err
     assert f"retired key(s) {old_kid}" in out
-    after = {(t, c): raw_values(fund, t, c) for t, c, _l in crypto.encrypted_columns()}
+    after = {(t, c): raw_values(fund, t, c) for t, c, _l in encrypted_columns()}
     for column, values in after.items():
         assert len(values) == len(before[column])
         for old, new in zip(before[column], values):
@@ -247,7 +247,7 @@ def test_a_crash_during_rotation_keeps_the_old_key_until_the_rerun(fund, monkeyp
     assert status == 0 and out.startswith("resumed"), (out, err)
     new_kid = crypto.key_id(crypto._parse_key(keys[0], "test"))
     assert f"under data key {new_kid}" in out
-    assert all(crypto.kid_of(v) == new_kid for t, c, _l in crypto.encrypted_columns()
+    assert all(crypto.kid_of(v) == new_kid for t, c, _l in encrypted_columns()
                for v in raw_values(fund, t, c))
     assert fund.api("member", "GET", f"/requests/{req['code']}")[1]["story"] == req["story"]
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from ledger import Books, FundSettings, init_books
 from ledger import entries as E
-from ledger.seal import first_day_after
-from ledger.state import month_of
+from ledger import Month, month_of
 from reports.figures import RequestFact
 
 CUR = "USD"
@@ -71,7 +70,7 @@ def generate(seed: int, months: int = 6, *, start: dt.date = dt.date(2026, 1, 1)
     cash["Assets:Fund:Bank"] += Decimal("3000.00")
     end = start
     for _ in range(months):
-        end = first_day_after(month_of(end))
+        end = Month.of(end).end
     day, order = start, 0
     p_don, p_app = donations_per_month / 30, approvals_per_month / 30
     while day < end:
