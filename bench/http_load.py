@@ -129,7 +129,7 @@ def create_fund(env: dict[str, str], members: int, notify: bool = False
         carebooks(env, "user", "add", email, "--role", role, "--password-stdin",
                   stdin=PASSWORD + "\n")
         if role == "treasurer":
-            second_factor(env, email)  # a token that moves money needs one
+            second_factor(env, email, PASSWORD)  # a token that moves money needs one
         tokens[role].append(carebooks(env, "token", "create", email).stdout.strip())
     if notify:
         python(env, f"EMAILS = {[email for _, email in people]!r}\n" + _CHOOSE_EMAIL)
