@@ -213,7 +213,7 @@ class Mail:
 
     def stop_sender(self) -> None:
         """Stop the looping sender between rounds if it can (SIGINT), then send what is
-        left once, as the next timer run would."""
+        left, as the next timer runs would (each sends at most 200)."""
         if self.sender is not None and self.sender.poll() is None:
             self.sender.send_signal(signal.SIGINT)
             try:
@@ -221,7 +221,9 @@ class Mail:
             except subprocess.TimeoutExpired:
                 self.sender.kill()
                 self.sender.wait(5)
-        carebooks(self.env, "notify")
+        for _ in range(100):
+            if carebooks(self.env, "notify").stdout.startswith("sent 0,"):
+                break
 
     def pids(self) -> dict[str, list[int]]:
         return {"sender": [self.sender.pid] if self.sender else [],
@@ -505,7 +507,7 @@ def verdict(r: dict) -> bool:
     notices = r["notices"]
     if notices is not None:
         print(f"notifications (everyone chose email; `carebooks notify --loop "
-              f"{r['notify_every']}` to a local SMTP server, then once more after the load): "
+              f"{r['notify_every']}` to a local SMTP server, then until none is left): "
               f"{sum(notices.values())} queued, {notices.get('sent', 0)} sent, "
               f"{notices.get('pending', 0)} waiting, {notices.get('failed', 0)} failed")
     if r["served"]:
