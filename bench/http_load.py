@@ -13,8 +13,9 @@ opening one connection per request (the app's keep-alive is off, as deployed):
 * summary: community reads of `GET /api/v1/summary` (the public JSON of this month);
 * page: the transparency page `GET /` (off by default: `--page-readers N`);
 * submit: members asking for aid (`POST /api/v1/requests`);
-* approve, pay, donation: treasurers' money writes through the API, each with an
-  Idempotency-Key; every 10th is sent a second time with the same key ("replay": it must
+* approve, pay, donation, and (issue 18) transfer (bank to cash, some with a fee), cost
+  (a running cost), refund (part of a donation) and return (a payment that came back):
+  treasurers' money writes through the API, each with an Idempotency-Key; every 10th is sent a second time with the same key ("replay": it must
   answer the same, marked `Idempotent-Replayed`, and change nothing).
 
 Then it stops gunicorn, runs `carebooks check`, loads the books with Beancount and proves
@@ -52,7 +53,7 @@ from bench.harness import (BIN, ROOT as _ROOT, Client, Gunicorn, books_ids,  # n
                            carebooks, cpu_times, free_port, fund_env, month_file_errors,
                            second_factor)
 
-MONEY = ("approve", "pay", "donation")
+MONEY = ("approve", "pay", "donation", "transfer", "cost", "refund", "return")
 KINDS = ("summary", "page", "page 304", "submit", *MONEY, "replay")
 TARGET_READS, TARGET_WRITES = 500.0, 50.0
 TARGET_PAGE = 2000.0   # a link shared widely: `/` read by strangers, with money moving
@@ -319,9 +320,24 @@ def treasurer(port: int, token: str, queue: collections.deque, tally: Tally,
                 tally.error("replay", f"{status2} {headers.get('idempotent-replayed')} {data2}")
         return data
 
+    rounds = 0
     while not stop.is_set():
-        write("donation", "/api/v1/donations", donation_body("20.00"), 201,
-              lambda d: f"donation:{d['code']}")
+        rounds += 1
+        gift = write("donation", "/api/v1/donations", donation_body("20.00"), 201,
+                     lambda d: f"donation:{d['code']}")
+        # the fund's other money movements, a few of each per round of ten
+        if rounds % 3 == 0:
+            write("transfer", "/api/v1/transfers", {
+                "amount": "2.00", **({"fee": "0.10"} if rounds % 2 else {}),
+                "from_account": BANK, "to_account": "Assets:Fund:Cash"}, 201,
+                lambda d: f"transfer:{d['code']}")
+        if rounds % 5 == 0:
+            write("cost", "/api/v1/costs", {"amount": "0.50", "account": BANK,
+                                            "kind": "other"}, 201,
+                  lambda d: f"cost:{d['code']}")
+        if gift is not None and rounds % 4 == 0:
+            write("refund", f"/api/v1/donations/{gift['code']}/refund", {"amount": "1.00"},
+                  200, lambda d: f"refund:{d['code']}:1")
         try:
             code = queue.popleft()
         except IndexError:
@@ -331,9 +347,12 @@ def treasurer(port: int, token: str, queue: collections.deque, tally: Tally,
             break
         if write("approve", f"/api/v1/requests/{code}/approve", {}, 200,
                  lambda d: f"approve:{d['code']}:1") is not None:
-            write("pay", f"/api/v1/requests/{code}/payments", {"amount": "1.00",
-                                                              "account": BANK}, 201,
-                  lambda d: f"pay:{d['code']}:{len(d['payments'])}")
+            paid = write("pay", f"/api/v1/requests/{code}/payments", {"amount": "1.00",
+                                                                     "account": BANK}, 201,
+                         lambda d: f"pay:{d['code']}:{len(d['payments'])}")
+            if paid is not None and rounds % 5 == 1:   # it bounced
+                write("return", f"/api/v1/requests/{code}/returned", {}, 200,
+                      lambda d: f"return:{d['code']}:1")
     tally.reconnects += client.reconnects
     client.close()
 
