@@ -62,7 +62,7 @@ def main() -> int:
             carebooks(env, "user", "add", email, "--role", role, "--password-stdin",
                       stdin=PASSWORD + "\n")
             if role == "treasurer":
-                second_factor(env, email)  # a token that moves money needs one
+                second_factor(env, email, PASSWORD)  # a token that moves money needs one
             tokens[role] = carebooks(env, "token", "create", email).stdout.strip()
         os.environ.update(env)
         for name in ("DATABASE_URL", "REDIS_URL"):

@@ -74,14 +74,17 @@ from app.workflow.sessions import confirm_totp, new_totp_secret
 app = create_app()
 with app.app_context():
     secret = new_totp_secret()
-    confirm_totp(person_by_email(EMAIL).id, secret, pyotp.TOTP(secret).now())
+    confirm_totp(person_by_email(EMAIL).id, secret, pyotp.TOTP(secret).now(),
+                 password=PASSWORD)
 """
 
 
-def second_factor(env: dict[str, str], email: str) -> None:
+def second_factor(env: dict[str, str], email: str, password: str) -> None:
     """Enrol `email`'s authenticator, as a first sign-in would: a treasurer's token may
-    move money only once they have a second factor (docs/api.md)."""
-    subprocess.run([sys.executable, "-c", f"EMAIL = {email!r}\n" + _ENROL], env=env, cwd=ROOT,
+    move money only once they have a second factor (docs/api.md). The secret is kept
+    wrapped under the key of the person's `password` (app.workflow.sessions)."""
+    subprocess.run([sys.executable, "-c", f"EMAIL = {email!r}\nPASSWORD = {password!r}\n"
+                    + _ENROL], env=env, cwd=ROOT,
                    check=True, capture_output=True, timeout=120)
 
 

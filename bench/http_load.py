@@ -130,7 +130,7 @@ def create_fund(env: dict[str, str], members: int, notify: bool = False
         carebooks(env, "user", "add", email, "--role", role, "--password-stdin",
                   stdin=PASSWORD + "\n")
         if role == "treasurer":
-            second_factor(env, email)  # a token that moves money needs one
+            second_factor(env, email, PASSWORD)  # a token that moves money needs one
         tokens[role].append(carebooks(env, "token", "create", email).stdout.strip())
     if notify:
         python(env, f"EMAILS = {[email for _, email in people]!r}\n" + _CHOOSE_EMAIL)
@@ -214,7 +214,7 @@ class Mail:
 
     def stop_sender(self) -> None:
         """Stop the looping sender between rounds if it can (SIGINT), then send what is
-        left once, as the next timer run would."""
+        left, as the next timer runs would (each sends at most 200)."""
         if self.sender is not None and self.sender.poll() is None:
             self.sender.send_signal(signal.SIGINT)
             try:
@@ -222,7 +222,9 @@ class Mail:
             except subprocess.TimeoutExpired:
                 self.sender.kill()
                 self.sender.wait(5)
-        carebooks(self.env, "notify")
+        for _ in range(100):
+            if carebooks(self.env, "notify").stdout.startswith("sent 0,"):
+                break
 
     def pids(self) -> dict[str, list[int]]:
         return {"sender": [self.sender.pid] if self.sender else [],
@@ -524,7 +526,7 @@ def verdict(r: dict) -> bool:
     notices = r["notices"]
     if notices is not None:
         print(f"notifications (everyone chose email; `carebooks notify --loop "
-              f"{r['notify_every']}` to a local SMTP server, then once more after the load): "
+              f"{r['notify_every']}` to a local SMTP server, then until none is left): "
               f"{sum(notices.values())} queued, {notices.get('sent', 0)} sent, "
               f"{notices.get('pending', 0)} waiting, {notices.get('failed', 0)} failed")
     if r["served"]:

@@ -6,9 +6,10 @@ figures the monthly PDF prints). This module only chooses the view and keeps ans
 - the **public view** (no login, and members: docs/privacy.md, "Who sees what"): the
   live band of what is available to promise, as at the end of yesterday, and exact
   figures only of sealed months whose report is published. Its answer depends only on the
-  day, the seals, the published reports and the privacy policy, so it is kept per
-  process under that key (no per-write recomputing: a money write changes nothing the
-  public sees until the next day) and sent with an `ETag` and a `Cache-Control` that lasts
+  day, the seals, the published reports, the auditors' attestations, the fund's name and
+  the privacy policy (every worker sees each change at once: app.workflow.stamp), so it
+  is kept per process under that key (no per-write recomputing: a money write changes
+  nothing the public sees until the next day) and sent with an `ETag` and a `Cache-Control` that lasts
   until the next daily update;
 - the **full view** (treasurers and admins): every figure, exact and current.
 """
