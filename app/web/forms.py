@@ -69,6 +69,21 @@ class PaymentForm(FlaskForm):
     amount = StringField(_l("Amount paid"), render_kw={"inputmode": "decimal"})
     account = SelectField(_l("Paid from"))
     date = StringField(_l("Date paid"), render_kw={"type": "date"})
+    reference = StringField(_l("Reference (the bank's or Venmo's transaction id, if any)"),
+                            render_kw={"maxlength": 100, "autocomplete": "off"})
+    note = TextAreaField(_l("Note: how it went (treasurers only; never in the books)"),
+                         render_kw={"rows": 2, "maxlength": 280})
+
+
+class PaySeveralForm(FlaskForm):
+    """Pay several approved requests from one account (the codes are checkboxes)."""
+    account = SelectField(_l("Paid from"))
+    date = StringField(_l("Date paid"), render_kw={"type": "date"})
+    reference = StringField(_l("Reference, if one transfer paid them all"),
+                            render_kw={"maxlength": 100, "autocomplete": "off"})
+    note = TextAreaField(_l("Note (treasurers only; never in the books)"),
+                         render_kw={"rows": 2, "maxlength": 280})
+    batch = HiddenField()
 
 
 class EmptyForm(FlaskForm):
