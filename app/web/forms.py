@@ -253,3 +253,7 @@ class ReturnedForm(FlaskForm):
                          render_kw={"inputmode": "decimal"})
     account = SelectField(_l("Came back into"))
     date = StringField(_l("Date"), render_kw={"type": "date"})
+
+
+class StartForm(FlaskForm):
+    start = StringField(_l("The day the books begin"), render_kw={"type": "date"})

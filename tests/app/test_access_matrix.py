@@ -111,6 +111,10 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/treasurer/money/cost"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/money/refund"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/money/returned"): (303, 403, 403, 422, 403),
+    # where the books begin (issue 18): admins and treasurers; the fixture's fund is not
+    # sealed, and an empty form is refused (no start day)
+    ("GET", "/admin/start/"): (303, 403, 403, 200, 200),
+    ("POST", "/admin/start/"): (303, 403, 403, 422, 422),
     ("GET", "/treasurer/pay"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/pay"): (303, 403, 403, 422, 403),   # nothing ticked
     # --- the fund's books: treasurers, admins and auditors (AUDITOR below) ---------------

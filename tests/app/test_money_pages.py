@@ -80,3 +80,22 @@ def test_a_bounced_payment_and_a_refund_from_the_money_page(fund):
     assert resp.status_code == 303, text(resp)[:2000]
     donations = fund.api("treasurer", "GET", "/donations")[1]["donations"]
     assert next(d for d in donations if d["code"] == gift)["refunded"] == "10.00"
+
+
+def test_an_admin_moves_the_start_earlier_on_the_first_run_page(fund):
+    from app.fund import books
+    from tests.app.conftest import months_back
+
+    b = Browser(fund).sign_in("admin")
+    page = b.get("/admin/start/")
+    assert page.status_code == 200 and fund.start.isoformat() in text(page)
+    earlier = months_back(fund.start, 2)
+    resp = b.post("/admin/start/", data={"start": earlier.isoformat(),
+                                         "opening-paypal": "75.00"})
+    assert resp.status_code == 303, text(resp)[:2000]
+    with fund.ctx():
+        state = books().state
+        assert min(state.opens.values()) == earlier
+        assert state.balance("Assets:Fund:PayPal") == Decimal("75.00")
+    later = b.post("/admin/start/", data={"start": fund.start.isoformat()})
+    assert later.status_code == 422 and "can only move earlier" in text(later)
