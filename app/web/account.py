@@ -15,7 +15,7 @@ from flask_login import current_user, login_user, logout_user
 from app.fund import books
 from app.i18n import LANGUAGES
 from app.models import Person
-from app.web import WebUser, attach, csrf, person, signed_in
+from app.web import WebUser, attach, csrf, person, require_filled, signed_in
 from app.web.forms import (AcceptInvitationForm, CodeForm, ConfirmForm, EmptyForm,
                            LanguageForm, NotifyForm, PasswordChangeForm, SignInForm)
 from app.web.limits import (PER_CODE, address_limit, account_limit, code_limit, limiter,
@@ -79,6 +79,7 @@ def sign_in():
             who = sessions.check_password(form.email.data or "", form.password.data or "")
         except Unauthenticated as exc:
             form.form_errors.append(exc.message)
+            require_filled(form)
         else:
             target = request.args.get("next")
             session.clear()
@@ -164,7 +165,14 @@ def confirm():
                                    form.code.data or None)
         except Unauthenticated as exc:
             form.form_errors.append(exc.message)
+            require_filled(form)
         else:
+            from flask import session
+            pending = session.pop("pending", None)
+            if pending and _safe_next(pending.get("path")) == pending.get("path"):
+                # the action asked for before confirming, filled, one click from done
+                return render_template("account/continue.html", pending=pending,
+                                       back=_safe_next(target))
             flash(_("Thank you. You can go on."), "success")
             return redirect(_safe_next(target), 303)
     status = 422 if form.errors or form.form_errors else 200

@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import format_date, format_decimal
 
 from app.web.forms import PAYOUT_LABELS, category_label
+from app.web.words import account_name
 from app.workflow.states import status_words
 
 
@@ -47,12 +48,43 @@ def day(value) -> str:
 
 
 def month_name(value: str) -> str:
-    """`2026-11` -> `November 2026` in the reader's language."""
-    return format_date(dt.date.fromisoformat(value + "-01"), format="MMMM y").capitalize()
+    """`2026-11` -> `November 2026` / `noviembre de 2026`: as the language writes it in
+    the middle of a sentence (Spanish months are lower-case; a heading that starts with
+    one uses `month_title`)."""
+    from babel.dates import format_skeleton
+    from flask_babel import get_locale
+
+    return format_skeleton("yMMMM", dt.date.fromisoformat(value + "-01"),
+                           locale=get_locale() or "en")
+
+
+def month_title(value: str) -> str:
+    """A month at the start of a heading or a table row: `Noviembre de 2026`."""
+    text = month_name(value)
+    return text[:1].upper() + text[1:]
+
+
+def month_short(value: str) -> str:
+    """`2026-11` -> `Nov` / `nov`: a chart's axis."""
+    return format_date(dt.date.fromisoformat(value + "-01"), format="LLL").rstrip(".")
+
+
+def status_for(status: str, viewer: str = "member") -> str:
+    """Where a request stands, saying whom it waits on: the member reads "from you", a
+    treasurer "from the member"."""
+    from flask_babel import gettext as _
+
+    if status == "needs_info":
+        return (_("waiting for an answer from you") if viewer == "member"
+                else _("waiting for an answer from the member"))
+    if status == "submitted":
+        return _("waiting for a decision from the treasurers")
+    return status_words(status)
 
 
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.jinja_env.filters.update(
-        money=money, band=band, day=day, month_name=month_name, status_words=status_words,
+        money=money, band=band, day=day, month_name=month_name, month_title=month_title,
+        month_short=month_short, account=account_name, status_words=status_for,
         category=category_label, payout=lambda m: str(PAYOUT_LABELS.get(m, m)))
