@@ -82,9 +82,21 @@ def status_for(status: str, viewer: str = "member") -> str:
     return status_words(status)
 
 
+def period_name(months) -> str:
+    """A publication period's months -> `September–November 2026`, `December 2026–February
+    2027`, or one month's name, in the reader's language."""
+    first, last = months[0], months[-1]
+    if first == last:
+        return month_name(first)
+    start = (format_date(dt.date.fromisoformat(first + "-01"), format="LLLL")
+             if first[:4] == last[:4] else month_name(first))
+    return f"{start}–{month_name(last)}"
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.jinja_env.filters.update(
         money=money, band=band, day=day, month_name=month_name, month_title=month_title,
         month_short=month_short, account=account_name, status_words=status_for,
+        period_name=period_name,
         category=category_label, payout=lambda m: str(PAYOUT_LABELS.get(m, m)))
