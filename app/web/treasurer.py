@@ -174,7 +174,8 @@ def ask(code: str):
 def cancel(code: str):
     form = ReasonForm(prefix="cancel")
     if form.validate_on_submit() and (form.reason.data or "").strip() \
-            and request.form.get("confirmed") != "yes":
+            and request.form.get("confirmed") != "yes" \
+            and requests.get(person(), code)["status"] in SHOWN["cancel_form"]:
         # check before undoing: what will happen, the reason the member will read
         return _request_page(code, 200, cancel_form=form, confirm_cancel=True)
     return _step(code, form, "cancel_form",
