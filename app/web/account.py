@@ -172,7 +172,7 @@ def recovery_codes():
     codes = sessions.take_shown_once(current_user.token)
     if not codes:
         return redirect(home_for(current_user), 303)
-    return render_template("account/recovery_codes.html", codes=codes)
+    return render_template("account/recovery_codes.html", codes=codes, home=home_for(current_user))
 
 
 @bp.route("/account/confirm", methods=["GET", "POST"])
