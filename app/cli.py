@@ -407,7 +407,8 @@ def policy_set(settings: tuple[str, ...], actor_email: str) -> None:
 @main.command("report")
 @click.argument("month")
 @click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "es"]))
-@click.option("--paper", default="a4", show_default=True, type=click.Choice(["a4", "letter"]))
+@click.option("--paper", default=None, type=click.Choice(["a4", "letter"]),
+              help="Paper size [default: letter for a fund in USD, else a4]")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the PDF here.")
 @click.option("--publish", "publish_as", metavar="EMAIL",
               help="Publish MONTH (every language) as this treasurer instead.")

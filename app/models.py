@@ -239,6 +239,14 @@ class Payment(SQLModel, table=True):
     treasurer_id: int = Field(foreign_key="person.id")
     carebooks_id: str = Field(unique=True, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # the bank's or processor's transaction id, and a short note of how it went: personal
+    # text, encrypted like stories and never written to the books
+    reference: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("payment.reference"), nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("payment.note"), nullable=True))
+    # the one action that paid several requests at once (sent again, it pays nothing twice)
+    batch: str | None = Field(default=None, max_length=40, index=True)
 
 
 class Donation(SQLModel, table=True):
@@ -392,6 +400,26 @@ class PublishedReport(SQLModel, table=True):
     seal_hash: str | None = Field(default=None, max_length=64)
     published_by: int = Field(foreign_key="person.id")
     published_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class MonthClose(SQLModel, table=True):
+    """Where closing a month stands for one cash account before the seal: the statement
+    balance typed so far, and the counts of the last reconciliation with a statement file
+    (numbers only: nothing from the file is kept). Read by the dashboard's "month waiting"."""
+
+    __tablename__ = "month_close"
+    __table_args__ = (UniqueConstraint("month", "account"),)
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, index=True)
+    account: str = Field(max_length=64)
+    statement: Decimal | None = Field(default=None, sa_column=money(
+        nullable=True, positive=False, name="statement"))
+    lines_only: int | None = None       # statement lines with no entry
+    entries_only: int | None = None     # entries with no statement line
+    unreadable: int | None = None       # rows of the file that could not be read
+    reconciled_at: dt.datetime | None = None
+    updated_by: int = Field(foreign_key="person.id")
+    updated_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class ImportedLine(SQLModel, table=True):

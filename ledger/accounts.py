@@ -32,6 +32,21 @@ DEFAULT_DONATION_CATEGORIES = ("individual", "grant", "event")
 PAYOUT_METHODS = {"bank": "bank transfer", "cash": "cash", "paypal": "PayPal",
                   "venmo": "Venmo", "check": "check"}
 
+# The cash account a payout method is paid from, by its leaf (a check is drawn on the bank).
+PAYOUT_ACCOUNT_LEAF = {"bank": "bank", "cash": "cash", "paypal": "paypal", "venmo": "venmo",
+                       "check": "bank"}
+
+
+def payout_account(method: str, cash_accounts: list[str] | tuple[str, ...]) -> str | None:
+    """The cash account that matches payout `method` (`venmo` -> `Assets:Fund:Venmo`), or
+    None when the fund has no such account."""
+    leaf = PAYOUT_ACCOUNT_LEAF.get(method, method)
+    for account in cash_accounts:
+        if account.rsplit(":", 1)[-1].lower() == leaf:
+            return account
+    return None
+
+
 def leaf_account(root: str, category: str) -> str:
     """`('Expenses:Aid', 'rent')` -> `'Expenses:Aid:Rent'`."""
     return f"{root}:{'-'.join(p.capitalize() for p in category.split('-'))}"

@@ -9,6 +9,10 @@ NULLABLE_MONEY = {"anyOf": [MONEY, {"type": "null"}]}
 CATEGORY = {"type": "string", "examples": ["rent"]}
 ACCOUNT = {"type": "string", "pattern": r"^Assets:Fund:[A-Z][A-Za-z0-9-]*$",
            "examples": ["Assets:Fund:Bank"]}
+REFERENCE = {"type": "string", "maxLength": 100,
+             "description": "the bank's or processor's transaction id; kept encrypted, "
+                            "never in the books"}
+PAYMENT_NOTE = {"type": "string", "maxLength": 280}
 METHODS = ["bank", "cash", "paypal", "venmo", "check"]
 STATUSES = ["submitted", "needs_info", "approved", "partially_paid", "paid", "denied",
             "withdrawn", "cancelled"]
@@ -87,8 +91,27 @@ def spec() -> dict:
         "/api/v1/requests/{code}/payments": {
             "post": _op("payRequest", "Record a payment (treasurer)", 201, "Request", ERR,
                         params=[CODE], post=True,
-                        body=_body({"amount": MONEY, "account": ACCOUNT, "date": DATE},
+                        body=_body({"amount": MONEY, "account": ACCOUNT, "date": DATE,
+                                    "reference": REFERENCE, "note": PAYMENT_NOTE},
                                    ["amount", "account"]))},
+        "/api/v1/payments": {
+            "post": _op("paySeveral", "Pay several approved requests from one account, all "
+                        "or nothing (treasurer)", 201, "PaymentBatch", ERR, post=True,
+                        body=_body({
+                            "account": ACCOUNT, "date": DATE,
+                            "batch": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{8,40}$",
+                                      "description": "names the action: sent again, it "
+                                                     "pays nothing twice"},
+                            "reference": REFERENCE, "note": PAYMENT_NOTE,
+                            "payments": {"type": "array", "minItems": 1, "maxItems": 100,
+                                         "items": {"type": "object", "required": ["code"],
+                                                   "additionalProperties": False,
+                                                   "properties": {
+                                                       "code": {"type": "string"},
+                                                       "amount": MONEY,
+                                                       "reference": REFERENCE,
+                                                       "note": PAYMENT_NOTE}}}},
+                            ["account", "payments"]))},
         "/api/v1/donations": {
             "post": _op("createDonation", "Record a donation (treasurer)", 201, "Donation", ERR,
                         post=True, body=_body({
@@ -246,6 +269,12 @@ def spec() -> dict:
                     "amount": MONEY}},
                 "MovementList": {"type": "object", "properties": {
                     "movements": {"type": "array", "items": {"type": "object"}}}},
+                "PaymentBatch": {"type": "object", "properties": {
+                    "batch": {"type": "string"}, "account": ACCOUNT, "date": DATE,
+                    "total": MONEY, "paid": {"type": "array", "items": {
+                        "type": "object", "properties": {
+                            "code": {"type": "string"}, "amount": MONEY,
+                            "status": {"type": "string", "enum": STATUSES}}}}}},
                 "Seal": {"type": "object", "properties": {
                     "month": {"type": "string"}, "file_sha256": {"type": "string"},
                     "previous": {"type": "string"}, "seal_hash": {"type": "string"},

@@ -9,7 +9,7 @@ from app.api.idempotency import idempotent
 from app.api.openapi import spec
 from app.models import Role
 from app.web.cache import cacheable
-from app.workflow import donations, months, movements, requests, summary
+from app.workflow import donations, months, movements, payments, requests, summary
 from app.workflow.errors import Forbidden, Unauthenticated
 
 
@@ -87,7 +87,16 @@ def cancel_request(code: str):
 @idempotent(status=201)
 def pay_request(code: str):
     """A treasurer records a payment."""
-    return jsonify(requests.pay(current_person(), code, body("amount", "account", "date"))), 201
+    return jsonify(requests.pay(current_person(), code, body(
+        "amount", "account", "date", "reference", "note"))), 201
+
+
+@bp.post("/payments")
+@idempotent(status=201)
+def pay_several():
+    """A treasurer pays several approved requests from one account: all or nothing."""
+    return jsonify(payments.pay_many(current_person(), body(
+        "account", "date", "batch", "reference", "note", "payments"))), 201
 
 
 @bp.post("/donations")

@@ -139,6 +139,21 @@ class PaymentForm(FlaskForm):
     amount = AmountField(_l("Amount paid"), [Required()])
     account = Choice(_l("Paid from"), [Required()])
     date = StringField(_l("Date paid"), render_kw={"type": "date"})
+    reference = StringField(_l("Reference (the bank's or Venmo's transaction id, if any)"),
+                            render_kw={"maxlength": 100, "autocomplete": "off"})
+    note = TextAreaField(_l("Note: how it went (treasurers only; never in the books)"),
+                         render_kw={"rows": 2, "maxlength": 280})
+
+
+class PaySeveralForm(FlaskForm):
+    """Pay several approved requests from one account (the codes are checkboxes)."""
+    account = SelectField(_l("Paid from"))
+    date = StringField(_l("Date paid"), render_kw={"type": "date"})
+    reference = StringField(_l("Reference, if one transfer paid them all"),
+                            render_kw={"maxlength": 100, "autocomplete": "off"})
+    note = TextAreaField(_l("Note (treasurers only; never in the books)"),
+                         render_kw={"rows": 2, "maxlength": 280})
+    batch = HiddenField()
 
 
 class EmptyForm(FlaskForm):
@@ -258,3 +273,32 @@ class ReconcileForm(FlaskForm):
     account = Choice(_l("Cash account the statement is for"))
     month = StringField(_l("Month"), render_kw={"placeholder": "2026-10",
                                                 "inputmode": "numeric"})
+
+
+class TransferForm(FlaskForm):
+    amount = StringField(_l("Amount that left the account"), render_kw={"inputmode": "decimal"})
+    fee = StringField(_l("Fee kept on the way (if any)"), render_kw={"inputmode": "decimal"})
+    from_account = SelectField(_l("From"))
+    to_account = SelectField(_l("To"))
+    date = StringField(_l("Date"), render_kw={"type": "date"})
+
+
+class CostForm(FlaskForm):
+    amount = StringField(_l("Amount paid"), render_kw={"inputmode": "decimal"})
+    kind = SelectField(_l("Kind of cost"))
+    account = SelectField(_l("Paid from"))
+    date = StringField(_l("Date"), render_kw={"type": "date"})
+
+
+class RefundForm(FlaskForm):
+    code = StringField(_l("Donation code (D-…)"), render_kw={"autocomplete": "off"})
+    amount = StringField(_l("Amount given back (empty: all that is left)"),
+                         render_kw={"inputmode": "decimal"})
+
+
+class ReturnedForm(FlaskForm):
+    code = StringField(_l("Request code (R-…)"), render_kw={"autocomplete": "off"})
+    amount = StringField(_l("Amount that came back (empty: all that was paid)"),
+                         render_kw={"inputmode": "decimal"})
+    account = SelectField(_l("Came back into"))
+    date = StringField(_l("Date"), render_kw={"type": "date"})

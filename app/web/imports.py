@@ -17,6 +17,10 @@ bp = Blueprint("imports", __name__, url_prefix="/treasurer")
 treasurer = role("treasurer")
 
 
+# The statement format of a cash account, by its leaf (the close page links with it).
+_FORMAT_OF = {"paypal": "paypal", "venmo": "venmo", "stripe": "stripe"}
+
+
 def _choices(form) -> None:
     form.mapping.choices = [("", _("None"))] + [(m, m) for m in imports.mapping_names()]
     form.account.choices = [("", _("The file's own (PayPal, Venmo; else the bank)"))] + [
@@ -122,7 +126,7 @@ def import_confirm():
 @treasurer
 def reconcile_page():
     """A statement file against the books for one month: side by side, nothing kept."""
-    from app.workflow import months
+    from app.workflow import monthend, months
     from app.workflow.reconcile import reconcile
 
     form = ReconcileForm()
@@ -135,7 +139,13 @@ def reconcile_page():
                                account=form.account.data or None)
         except WorkflowError as exc:
             attach(form, exc)
+        else:
+            monthend.record_reconciliation(person(), result)  # the counts, for month end
     elif not form.is_submitted():
-        form.month.data = months.close_preview()["month"]
+        form.month.data = request.args.get("month") or months.close_preview()["month"]
+        account = request.args.get("account")
+        if account in books().state.cash_accounts():
+            form.account.data = account
+            form.format.data = _FORMAT_OF.get(account.rsplit(":", 1)[-1].lower(), "bank")
     status = 422 if form.errors or form.form_errors else 200
     return render_template("treasurer/reconcile.html", form=form, r=result), status

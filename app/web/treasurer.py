@@ -12,9 +12,10 @@ from flask_babel import gettext as _
 from app.fund import books, donation_categories
 from app.web import attach, person, recent, role
 from app.web.words import account_name
-from app.web.forms import (ApproveForm, DonationForm, EmptyForm, PaymentForm, QuestionForm,
-                           ReasonForm, category_label)
-from app.workflow import donations, months, requests, summary
+from app.web.filters import money
+from app.web.forms import (ApproveForm, DonationForm, EmptyForm, PaymentForm, PaySeveralForm,
+                           QuestionForm, ReasonForm, category_label)
+from app.workflow import donations, monthend, months, payments, requests, summary
 from app.workflow.errors import Conflict, IllegalTransition, WorkflowError
 
 bp = Blueprint("treasurer", __name__, url_prefix="/treasurer")
@@ -38,7 +39,8 @@ def dashboard():
         "pay": [r for r in items if r["status"] in ("approved", "partially_paid")],
         "close": last_month if (d["sealed_through"] or "") < last_month else None,
     }
-    return render_template("treasurer/dashboard.html", d=d, todo=todo)
+    return render_template("treasurer/dashboard.html", d=d, todo=todo,
+                           w=monthend.waiting())
 
 
 def _open_requests() -> list[dict]:
@@ -90,10 +92,11 @@ def _request_page(code: str, status: int = 200, **forms):
     item = requests.get(person(), code)
     preview = requests.approval_preview(person(), code)
     pay = forms.get("pay_form") or PaymentForm()
-    pay.account.choices = [(a, account_name(a)) for a in books().state.cash_accounts()]
+    pay.account.choices = account_choices()
     if not pay.is_submitted():
         pay.amount.data = item["outstanding"]
         pay.date.data = dt.date.today().isoformat()
+        pay.account.data = payments.default_account(item["payout_method"])
     approve = forms.get("approve_form") or ApproveForm()
     if not approve.is_submitted():
         approve.amount.data = str(preview["amount"])
@@ -188,12 +191,64 @@ def cancel(code: str):
 @recent
 def pay(code: str):
     form = PaymentForm()
-    form.account.choices = [(a, account_name(a)) for a in books().state.cash_accounts()]
+    form.account.choices = account_choices()
     return _step(code, form, "pay_form",
                  lambda: requests.pay(person(), code, {"amount": form.amount.data,
                                                        "account": form.account.data,
-                                                       "date": form.date.data or None}),
+                                                       "date": form.date.data or None,
+                                                       "reference": form.reference.data,
+                                                       "note": form.note.data}),
                  _("The payment is recorded in the books."))
+
+
+def account_choices() -> list[tuple[str, str]]:
+    """Each cash account, labelled with what it holds now."""
+    cur = books().currency
+    return [(a, _("%(account)s (holds %(balance)s)", account=account_name(a), balance=money(v, cur)))
+            for a, v in payments.balances()]
+
+
+@bp.route("/pay", methods=["GET", "POST"])
+@treasurer
+@recent
+def pay_several():
+    """Pay several approved requests from one account in one action."""
+    form = PaySeveralForm()
+    form.account.choices = account_choices()
+    items = payments.payable(person())
+    chosen = request.form.getlist("code")
+    errors: list[str] = []
+    if form.validate_on_submit():
+        if not chosen:
+            errors.append(_("Requests to pay: choose at least one"))
+        else:
+            try:
+                done = payments.pay_many(person(), {
+                    "account": form.account.data, "date": form.date.data or None,
+                    "batch": form.batch.data or None, "reference": form.reference.data,
+                    "note": form.note.data, "payments": [{"code": c} for c in chosen]})
+            except WorkflowError as exc:
+                if exc.field in ("account", "date", "reference", "note"):
+                    attach(form, exc)
+                else:
+                    errors.append(exc.message)
+            else:
+                flash(_("%(n)s payment(s), %(total)s in all, are recorded in the books.",
+                        n=len(done["paid"]), total=money(done["total"], books().currency)),
+                      "success")
+                return redirect(url_for("treasurer.pay_several"), 303)
+    elif form.is_submitted():
+        errors.append(_("The form expired; please try again."))
+    if not form.is_submitted():
+        form.date.data = dt.date.today().isoformat()
+        methods = {i["account"] for i in items if i["account"] and not i["own"]}
+        if len(methods) == 1:
+            form.account.data = methods.pop()
+    if not form.batch.data or not form.is_submitted():
+        form.batch.data = payments.new_batch()
+    status = 422 if errors or form.errors else 200
+    return render_template("treasurer/pay.html", form=form, items=items, chosen=chosen,
+                           errors=errors), status
 
 
 @bp.route("/donations", methods=["GET", "POST"])
@@ -239,40 +294,56 @@ def donation_receipts(code: str):
 @treasurer
 @recent
 def close():
-    """Close a month: enter each statement balance, see the differences, then seal."""
+    """Close a month: each statement balance, the differences, then a confirmation, the
+    seal, and on to the report's preview and publishing."""
     form = EmptyForm()
     from app.web.forms import normal_amount
 
-    entered = {k[len("bal-"):]: normal_amount(v) for k, v in request.form.items()
-               if k.startswith("bal-")}
+    posted = {k[len("bal-"):]: normal_amount(v) for k, v in request.form.items()
+              if k.startswith("bal-")}
+    month = months.close_preview()["month"]
+    entered = posted if request.method == "POST" else monthend.saved_statements(month)
     preview = months.close_preview(entered)
-    errors: list[str] = []
+    errors: list[tuple[str | None, str]] = []  # (the field's id, the sentence)
+    action = request.form.get("action")
     if request.method == "POST" and form.validate_on_submit():
-        if request.form.get("action") == "seal":
-            balances = {a["account"]: (entered.get(a["account"]) or "0")
-                        for a in preview["accounts"]}
-            try:
-                sealed = months.seal(person(), preview["month"], {"balances": balances})
-            except WorkflowError as exc:
-                errors.append(exc.message)
-            else:
-                flash(_("%(month)s is sealed. Seal: %(hash)s", month=sealed["month"],
-                        hash=sealed["seal_hash"]), "success")
-                return redirect(url_for("treasurer.close"), 303)
+        monthend.save_statements(person(), month, posted)
+        if action in ("seal", "confirm") and preview["over"]:
+            balances, problems = monthend.balances_for_seal(preview, entered)
+            errors = [(f"bal-{i}", message) for i, _a, message in problems]
+            errors += [(f"bal-{i}", _("Statement balance for %(account)s: statement mismatch, "
+                                      "%(difference)s from the books; reconcile it with the "
+                                      "statement file to find why before sealing",
+                                      account=a["account"],
+                                      difference=money(a["difference"], preview["currency"])))
+                       for i, a in enumerate(preview["accounts"], start=1)
+                       if a["difference"] not in (None, 0)]
+            if not errors and action == "seal":
+                return render_template("treasurer/close_confirm.html", form=form,
+                                       preview=preview, balances=balances)
+            if not errors:
+                try:
+                    sealed = months.seal(person(), month, {"balances": balances})
+                except WorkflowError as exc:
+                    errors.append((None, exc.message))
+                else:
+                    flash(_("%(month)s is sealed. Seal: %(hash)s", month=sealed["month"],
+                            hash=sealed["seal_hash"]), "success")
+                    return redirect(url_for("treasurer.reports_page",
+                                            month=sealed["month"]), 303)
     elif request.method == "POST":
-        errors.append(_("The form expired; please try again."))
+        errors.append((None, _("The form expired; please try again.")))
     status = 422 if errors else 200
     return render_template("treasurer/close.html", form=form, preview=preview,
-                           entered=entered, errors=errors), status
-
-
+                           entered=entered, errors=errors, w=monthend.waiting()), status
 
 
 @bp.route("/reports", methods=["GET", "POST"])
 @treasurer
 @recent
 def reports_page():
-    """Publish a sealed month's report; a new version of a published month needs a reason."""
+    """A sealed month's report: preview it in both languages, see what is already
+    published, publish it; a new version of a published month needs a reason."""
     from app.web.forms import PublishForm
     from app.workflow import reports
 
@@ -282,7 +353,7 @@ def reports_page():
     form.month.choices = [(m, m) for m in sealed]
     if form.validate_on_submit() or (form.is_submitted() and not sealed):
         try:
-            reports.publish(person(), form.month.data or "", paper=form.paper.data or "a4",
+            reports.publish(person(), form.month.data or "", paper=form.paper.data or None,
                             reason=form.reason.data or None)
         except WorkflowError as exc:
             if not sealed:  # the form is not on the page: say it above
@@ -292,7 +363,31 @@ def reports_page():
         else:
             flash(_("The report for %(month)s is published.", month=form.month.data),
                   "success")
-            return redirect(url_for("treasurer.reports_page"), 303)
+            return redirect(url_for("treasurer.reports_page", month=form.month.data), 303)
+    if not form.is_submitted():
+        asked = request.args.get("month")
+        form.month.data = asked if asked in sealed else (sealed[0] if sealed else None)
+        form.paper.data = request.args.get("paper") if request.args.get("paper") in \
+            reports.PAPERS else reports.default_paper()
+    month = form.month.data if form.month.data in sealed else None
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("treasurer/reports.html", form=form, sealed=sealed,
-                           archive=reports.archive()), status
+    return render_template("treasurer/reports.html", form=form, sealed=sealed, month=month,
+                           published=reports.archive(month) if month else [],
+                           langs=reports.LANGS), status
+
+
+@bp.get("/reports/<month>/preview-<lang>.pdf")
+@treasurer
+def report_preview(month: str, lang: str):
+    """The report of a sealed month as it would be published, not published."""
+    from app.workflow import reports
+    from app.workflow.errors import PolicyRefused
+
+    if month not in {s.month for s in books().state.seals}:
+        raise PolicyRefused(_("report: %(month)s is not sealed yet; close the month first",
+                              month=month), code="month_not_sealed", field="month")
+    paper = request.args.get("paper") or None
+    pdf = reports.render(month, lang=lang, paper=paper)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="preview-{month}-{lang}.pdf"',
+        "Cache-Control": "no-store"})

@@ -32,6 +32,15 @@ PAPERS = ("a4", "letter")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
+# Funds that count in US dollars print on US Letter; everyone else on A4 (ISO 216).
+LETTER_CURRENCIES = frozenset({"USD"})
+
+
+def default_paper(currency: str | None = None) -> str:
+    """The paper a fund's reports are printed on unless a treasurer picks another."""
+    return "letter" if (currency or books().currency) in LETTER_CURRENCIES else "a4"
+
+
 def _month(month: str) -> str:
     if not isinstance(month, str) or not _MONTH.fullmatch(month):
         raise InvalidInput(_("month: %(value)s is not a month like 2026-11", value=month),
@@ -77,11 +86,11 @@ def build(month: str, *, today: dt.date | None = None) -> MonthFigures:
                               detail=str(exc)), code="facts_mismatch", field="month") from None
 
 
-def render(month: str, *, lang: str = "en", paper: str = "a4",
+def render(month: str, *, lang: str = "en", paper: str | None = None,
            today: dt.date | None = None) -> bytes:
-    """The PDF of `month` (not published)."""
+    """The PDF of `month` (not published); on the fund's paper unless another is given."""
     lang = inputs.choice(lang, LANGS, "lang")
-    paper = inputs.choice(paper, PAPERS, "paper")
+    paper = inputs.choice(paper or default_paper(), PAPERS, "paper")
     return render_pdf(build(month, today=today), lang=lang, paper=paper)
 
 
@@ -92,13 +101,13 @@ def folder() -> Path:
     return path
 
 
-def publish(actor: Person, month: str, *, paper: str = "a4", reason: str | None = None,
-            today: dt.date | None = None) -> list[dict]:
+def publish(actor: Person, month: str, *, paper: str | None = None,
+            reason: str | None = None, today: dt.date | None = None) -> list[dict]:
     """Publish `month` in every language; a later version needs a reason (a correction)."""
     if not actor.has(Role.treasurer):
         raise Forbidden(_("only a treasurer may publish a report"))
     month = _month(month)
-    paper = inputs.choice(paper, PAPERS, "paper")
+    paper = inputs.choice(paper or default_paper(), PAPERS, "paper")
     state = books().state
     seal = next((s for s in state.seals if s.month == month), None)
     if seal is None:

@@ -34,6 +34,10 @@ from ledger.state import month_of
 
 STORY_MAX = 2000
 NOTE_MAX = 1000
+REFERENCE_MAX = 100   # a bank's or processor's transaction id
+PAYMENT_NOTE_MAX = 280
+BATCH_MAX = 40
+BATCH_SIZE = 100      # requests one action may pay
 
 
 def next_code(session: Session, prefix: str, year: int) -> str:
@@ -107,12 +111,21 @@ def view(session: Session, req: AidRequest, actor: Person, *, policy=None,
         "outstanding": str(outstanding),
         "notes": [{"kind": n.kind, "by": handles.get(n.author_id), "body": n.body,
                    "at": iso(n.created_at)} for n in notes],
-        "payments": [{"amount": str(p.amount), "date": p.date.isoformat()} for p in payments],
+        "payments": [_payment_view(p, actor) for p in payments],
         "approved_at": iso(req.approved_at) if req.approved_at else None,
         "created_at": iso(req.created_at),
         "updated_at": iso(req.updated_at),
         "purge_on": purge_day.isoformat() if purge_day else None,
     }
+
+
+def _payment_view(p: Payment, actor: Person) -> dict:
+    """A payment as the member sees it; a treasurer also sees where it came from, its
+    reference and note (personal text, kept out of the books)."""
+    shown = {"amount": str(p.amount), "date": p.date.isoformat()}
+    if actor.has(Role.treasurer):
+        shown.update(account=p.account, reference=p.reference, note=p.note)
+    return shown
 
 
 def submit(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
@@ -288,8 +301,10 @@ def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -
                                       "account"),
         date=paid_on)
     amount, account, date = got["amount"], got["account"], got["date"]
+    reference, note = _payment_text(body)
     with money_step() as session:
-        req, entry, payments = pay_in(session, actor, code, amount, account, date)
+        req, entry, payments = pay_in(session, actor, code, amount, account, date,
+                                      reference=reference, note=note)
         result = view(session, req, actor, payments=payments)  # before the lock
         replies.answer(session, result)
         books_turn(session)
@@ -314,8 +329,21 @@ def _not_before_approval(req: AidRequest, date: dt.date, what: str) -> None:
                              approved=approved.isoformat()), field="date")
 
 
+def _payment_text(body: dict, prefix: str = "") -> tuple[str | None, str | None]:
+    """The optional reference and note of a payment (blank is none)."""
+    out = []
+    for name, most in (("reference", REFERENCE_MAX), ("note", PAYMENT_NOTE_MAX)):
+        raw = body.get(name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            out.append(None)
+        else:
+            out.append(inputs.text(raw, prefix + name, max_len=most))
+    return out[0], out[1]
+
+
 def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account: str,
-           date: dt.date) -> tuple[AidRequest, data.Transaction, list[Payment]]:
+           date: dt.date, *, reference: str | None = None, note: str | None = None,
+           batch: str | None = None) -> tuple[AidRequest, data.Transaction, list[Payment]]:
     """Record a payment inside the caller's money step, before its `books_turn`; return
     the request, the payment's entry, which the caller checks against the books, and the
     request's payments, this one last."""
@@ -338,7 +366,8 @@ def pay_in(session: Session, actor: Person, code: str, amount: Decimal, account:
                       cur)
     payments.append(Payment(request_id=req.id, seq=seq, amount=amount, account=account,
                             date=date, treasurer_id=actor.id,
-                            carebooks_id=entry.meta["carebooks-id"]))
+                            carebooks_id=entry.meta["carebooks-id"], reference=reference,
+                            note=note, batch=batch))
     session.add(payments[-1])
     req.paid_amount += amount
     transition(req, Action.pay, actor,

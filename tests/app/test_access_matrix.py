@@ -33,7 +33,7 @@ ADDRESS = "127.0.0.77"
 # (method, rule): (anonymous, member who owns the request, another member, treasurer, admin)
 # Path parameters: <code> a request submitted by "member" (a fresh one for each POST),
 # <int:person_id> a spare member, <token> an invitation that does not exist, <filename>
-# a report that was never published, <month> the fund's first month.
+# a report that was never published, <month> the fund's first month, <lang> en.
 MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     # --- the community: no sign-in needed -----------------------------------------------
     ("GET", "/"): (200, 200, 200, 200, 200),
@@ -82,6 +82,8 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/treasurer/donations/<code>/receipts.json"): (303, 403, 403, 404, 403),  # no such
     ("POST", "/treasurer/close"): (303, 403, 403, 200, 403),  # no action: the preview again
     ("GET", "/treasurer/reports"): (303, 403, 403, 200, 403),
+    # a preview of the report of a month not sealed (the fund's first): refused, saying so
+    ("GET", "/treasurer/reports/<month>/preview-<lang>.pdf"): (303, 403, 403, 422, 403),
     ("GET", "/treasurer/import"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/import"): (303, 403, 403, 422, 403),         # no file
     ("POST", "/treasurer/import/confirm"): (303, 403, 403, 303, 403),  # no upload held: back
@@ -103,6 +105,14 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/treasurer/requests/<code>/deny"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/requests/<code>/cancel"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/requests/<code>/pay"): (303, 403, 403, 422, 403),
+    # the Money page (issue 18): an empty form is refused, naming its fields
+    ("GET", "/treasurer/money/"): (303, 403, 403, 200, 403),
+    ("POST", "/treasurer/money/transfer"): (303, 403, 403, 422, 403),
+    ("POST", "/treasurer/money/cost"): (303, 403, 403, 422, 403),
+    ("POST", "/treasurer/money/refund"): (303, 403, 403, 422, 403),
+    ("POST", "/treasurer/money/returned"): (303, 403, 403, 422, 403),
+    ("GET", "/treasurer/pay"): (303, 403, 403, 200, 403),
+    ("POST", "/treasurer/pay"): (303, 403, 403, 422, 403),   # nothing ticked
     # --- the fund's books: treasurers, admins and auditors (AUDITOR below) ---------------
     ("GET", "/books/"): (303, 403, 403, 200, 200),
     ("GET", "/books/fund-books.zip"): (303, 403, 403, 200, 200),
@@ -134,6 +144,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/api/v1/requests/<code>/withdraw"): (401, 200, 404, 403, 404),
     ("POST", "/api/v1/requests/<code>/cancel"): (401, 403, 403, 200, 403),  # approved
     ("POST", "/api/v1/requests/<code>/payments"): (401, 403, 403, 201, 403),  # approved
+    ("POST", "/api/v1/payments"): (401, 403, 403, 422, 403),  # an empty body: no account
     ("GET", "/api/v1/donations"): (401, 403, 403, 200, 403),
     ("POST", "/api/v1/donations"): (401, 403, 403, 422, 403),
     ("POST", "/api/v1/donations/<code>/refund"): (401, 403, 403, 200, 403),
@@ -294,7 +305,7 @@ def path_for(fund, rule: str, code: str) -> str:
             .replace("<int:invitation_id>", "999999")
             .replace("<filename>", "1999-01-v1.pdf")
             .replace("<path:filename>", "carebooks.css")
-            .replace("<month>", month)
+            .replace("<month>", month).replace("<lang>", "en")
             .replace("<carebooks_id>", f"approve:{code}:1"))
 
 

@@ -184,7 +184,7 @@ def _setup(fund, route: str):
     if route == "seal":
         return "treasurer", f"/months/{month}/seal", {"balances": {BANK: "5000.00"}}
     code = ask(fund, amount="120.00")
-    if route in ("cancel", "pay"):
+    if route in ("cancel", "pay", "pay-several"):
         assert fund.api("treasurer", "POST", f"/requests/{code}/approve", json={})[0] == 200
     if route == "answer":
         assert fund.api("treasurer", "POST", f"/requests/{code}/needs-info",
@@ -198,6 +198,8 @@ def _setup(fund, route: str):
         "cancel": ("treasurer", f"/requests/{code}/cancel", {"reason": "Paid elsewhere."}),
         "pay": ("treasurer", f"/requests/{code}/payments", {"amount": "120.00",
                                                              "account": BANK}),
+        "pay-several": ("treasurer", "/payments", {"account": BANK,
+                                                  "payments": [{"code": code}]}),
     }[route]
 
 
@@ -205,6 +207,7 @@ ROUTES = {"submit": "api.create_request", "approve": "api.approve_request",
           "deny": "api.deny_request", "needs-info": "api.ask_request",
           "answer": "api.answer_request", "withdraw": "api.withdraw_request",
           "cancel": "api.cancel_request", "pay": "api.pay_request",
+          "pay-several": "api.pay_several",
           "donate": "api.create_donation", "refund": "api.refund_donation",
           "seal": "api.seal_month"}
 

@@ -328,6 +328,9 @@ def test_month_close_shows_differences_then_seals(fund):
     resp = t.post("/treasurer/close", data={"action": "seal", "bal-Assets:Fund:Bank": "4990.00"})
     assert resp.status_code == 422 and "statement mismatch" in text(resp)
     resp = t.post("/treasurer/close", data={"action": "seal", "bal-Assets:Fund:Bank": "5000.00"})
+    assert resp.status_code == 200 and "for good" in text(resp)  # a confirmation first
+    resp = t.post("/treasurer/close", data={"action": "confirm",
+                                            "bal-Assets:Fund:Bank": "5000.00"})
     assert resp.status_code == 303
     with fund.ctx():
         from app.fund import books
