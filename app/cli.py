@@ -66,7 +66,29 @@ def _languages() -> list[str]:
     return list(LANGUAGES)
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False,
+class CarebooksGroup(FlaskGroup):
+    """Flask's command group, showing only Carebooks' own options and commands: not
+    Flask's `--app`, `--env-file` and `--debug` (the app is always Carebooks', its settings
+    come from CAREBOOKS_* variables), nor the commands extensions add (Flask-Limiter's
+    `limiter`)."""
+
+    HIDDEN_OPTIONS = frozenset({"env_file", "app", "debug"})
+    FOREIGN_COMMANDS = frozenset({"limiter", "routes", "run", "shell"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params = [p for p in self.params if p.name not in self.HIDDEN_OPTIONS]
+
+    def list_commands(self, ctx):
+        return [c for c in super().list_commands(ctx) if c not in self.FOREIGN_COMMANDS]
+
+    def get_command(self, ctx, name):
+        if name in self.FOREIGN_COMMANDS:
+            return None
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=CarebooksGroup, create_app=lambda: create_app(), add_default_commands=False,
              add_version_option=False)
 def main() -> None:
     """Carebooks: the books of a mutual aid fund."""

@@ -97,23 +97,59 @@ def recent(view):
                 else request.path.rsplit("/", 1)[0]
             flash(_("For this, please confirm it is you (it has been more than 15 minutes)."),
                   "info")
+            keep_pending(request.path)
             return redirect(url_for("account.confirm", next=back), 303)
         return view(*args, **kwargs)
 
     return wrapper
 
 
-def attach(form, exc: WorkflowError) -> None:
-    """Show a workflow refusal next to the field it names (or above the form)."""
-    message = exc.message
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and hasattr(field, "errors"):
-        prefix = f"{exc.field}: "
-        if message.startswith(prefix):
-            message = message[len(prefix):]
-        field.errors = [*field.errors, message]
-    else:
-        form.form_errors.append(message)
+PENDING_MAX = 3000  # characters of form data kept in the (signed) session cookie
+
+
+def keep_pending(path: str) -> None:
+    """Keep what a refused-for-age POST carried (not its CSRF token, not files), so that
+    after confirming it is you the same action is shown again, filled, one click away."""
+    from flask import session
+
+    fields = [(k, v) for k, v in request.form.items(multi=True) if k != "csrf_token"]
+    if sum(len(k) + len(v) for k, v in fields) <= PENDING_MAX and not request.files:
+        session["pending"] = {"path": path, "fields": fields}
+
+
+def require_filled(form) -> None:
+    """Every required field (app.web.forms.Required) left empty gets its own error, so a
+    form sent empty shows every missing answer at once, not only the workflow's first."""
+    for field in form:
+        if not field.flags.required or field.type == "CSRFTokenField":
+            continue
+        value = field.data
+        if value in (None, "", [], False) or (isinstance(value, str) and not value.strip()) \
+                or (field.type == "FileField" and not getattr(value, "filename", None)):
+            if not field.errors:
+                field.errors = [_("This is required.")]
+
+
+def attach(form, exc: WorkflowError, fields: dict | None = None) -> None:
+    """Show a workflow refusal next to the field it names (or above the form); a refusal
+    that gathers several (`exc.errors`, app.workflow.inputs.gather) shows every one.
+    `fields` maps the workflow's field names to the form's where they differ."""
+    from app.web.words import refusal
+
+    for one in getattr(exc, "errors", None) or [exc]:
+        message = refusal(one)
+        name = (fields or {}).get(one.field, one.field)
+        field = getattr(form, name, None) if name else None
+        if field is not None and hasattr(field, "errors"):
+            prefix = f"{one.field}: "
+            if message.startswith(prefix):
+                message = message[len(prefix):]
+            if isinstance(field.errors, tuple):
+                field.errors = list(field.errors)
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
+    require_filled(form)
 
 
 def _http_error(exc):
@@ -158,7 +194,8 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return workflow_error_response(exc)
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-        return render_template("error.html", message=exc.message, status=status), status
+        from app.web.words import refusal
+        return render_template("error.html", message=refusal(exc), status=status), status
 
     @app.errorhandler(LedgerError)
     def _books_down(exc: LedgerError):

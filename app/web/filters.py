@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import format_date, format_decimal
 
 from app.web.forms import category_label, payout_label
+from app.web.words import account_name
 from app.workflow.states import status_words
 from ledger import Month
 
@@ -48,8 +49,38 @@ def day(value) -> str:
 
 
 def month_name(value: str) -> str:
-    """`2026-11` -> `November 2026` in the reader's language."""
-    return format_date(Month(value).first_day, format="MMMM y").capitalize()
+    """`2026-11` -> `November 2026` / `noviembre de 2026`: as the language writes it in
+    the middle of a sentence (Spanish months are lower-case; a heading that starts with
+    one uses `month_title`)."""
+    from babel.dates import format_skeleton
+    from flask_babel import get_locale
+
+    return format_skeleton("yMMMM", Month(value).first_day,
+                           locale=get_locale() or "en")
+
+
+def month_title(value: str) -> str:
+    """A month at the start of a heading or a table row: `Noviembre de 2026`."""
+    text = month_name(value)
+    return text[:1].upper() + text[1:]
+
+
+def month_short(value: str) -> str:
+    """`2026-11` -> `Nov` / `nov`: a chart's axis."""
+    return format_date(Month(value).first_day, format="LLL").rstrip(".")
+
+
+def status_for(status: str, viewer: str = "member") -> str:
+    """Where a request stands, saying whom it waits on: the member reads "from you", a
+    treasurer "from the member"."""
+    from flask_babel import gettext as _
+
+    if status == "needs_info":
+        return (_("waiting for an answer from you") if viewer == "member"
+                else _("waiting for an answer from the member"))
+    if status == "submitted":
+        return _("waiting for a decision from the treasurers")
+    return status_words(status)
 
 
 def period_name(months) -> str:
@@ -58,13 +89,18 @@ def period_name(months) -> str:
     first, last = months[0], months[-1]
     if first == last:
         return month_name(first)
-    start = (format_date(Month(first).first_day, format="MMMM").capitalize()
+    start = (format_date(Month(first).first_day, format="LLLL")
              if first[:4] == last[:4] else month_name(first))
     return f"{start}–{month_name(last)}"
 
 
 def init_app(app: Flask) -> None:
-    """Register the filters."""
+    """Register the filters (and the chart, drawn on the server)."""
+    from app.web.chart import trend_chart
+
+    app.jinja_env.globals["trend_chart"] = trend_chart
     app.jinja_env.filters.update(
-        money=money, band=band, day=day, month_name=month_name, period_name=period_name,
-        status_words=status_words, category=category_label, payout=payout_label)
+        money=money, band=band, day=day, month_name=month_name, month_title=month_title,
+        month_short=month_short, account=account_name, status_words=status_for,
+        period_name=period_name,
+        category=category_label, payout=payout_label)

@@ -11,6 +11,76 @@ from wtforms import (BooleanField, EmailField, HiddenField, IntegerField,
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+
+class Required:
+    """Marks a field as required on the page (the label's mark, `aria-required`). It checks
+    nothing: the rule lives in the workflow, which refuses an empty value with its own
+    words, together with every other refusal of the form."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):  # noqa: D102
+        return None
+
+
+def normal_amount(text: str) -> str:
+    """An amount typed in the page's language as the workflow reads it: `1.234,56` and
+    `120,50` in Spanish, `1,234.56` in English -> `1234.56` (Babel's number parsing,
+    strict, so `1,5.0` is not guessed at). Text that is not a number in the page's
+    language but is one as the workflow writes it (`120.50` on a Spanish page) passes as
+    it is; anything else passes unchanged, for the workflow to refuse with its own words."""
+    from babel.numbers import NumberFormatError, parse_decimal
+    from flask_babel import get_locale
+
+    text = (text or "").strip()
+    if not text:
+        return text
+    try:
+        value = parse_decimal(text, locale=get_locale() or "en", strict=True)
+    except (NumberFormatError, ValueError):
+        return text
+    if not value.is_finite():
+        return text
+    return format(value, "f")
+
+
+class Choice(SelectField):
+    """A choice whose rule (which options exist) the workflow checks, with every other
+    refusal of the form at once; WTForms' own check would stop the form before that."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validate_choice", False)
+        super().__init__(*args, **kwargs)
+
+
+class AmountField(StringField):
+    """A money field in the page's language: parsed with Babel (normal_amount), shown
+    again exactly as typed, and a stored amount shown in the page's format."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {})
+        kwargs["render_kw"].setdefault("inputmode", "decimal")
+        kwargs["render_kw"].setdefault("autocomplete", "off")
+        kwargs["render_kw"].setdefault("class", "short")
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = normal_amount(valuelist[0])
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data in (None, ""):
+            return ""
+        from decimal import Decimal, InvalidOperation
+
+        from flask_babel import format_decimal
+        try:
+            return format_decimal(Decimal(str(self.data)), format="#,##0.00")
+        except (InvalidOperation, ValueError):
+            return str(self.data)
+
 from ledger import PAYOUT_METHODS
 
 # What a person reads for each payout method the ledger knows (ledger.PAYOUT_METHODS, the
@@ -39,49 +109,49 @@ def category_label(name: str) -> str:
 
 
 class SignInForm(FlaskForm):
-    email = EmailField(_l("Email"), render_kw={"autocomplete": "username"})
-    password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"})
+    email = EmailField(_l("Email"), [Required()], render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), [Required()],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class AcceptInvitationForm(FlaskForm):
-    handle = StringField(_l("Public name (shown to other members and in reports)"),
+    handle = StringField(_l("Name other members see"), [Required()],
                          render_kw={"autocomplete": "nickname"})
-    password = PasswordField(_l("Choose a password (at least 12 characters)"),
+    password = PasswordField(_l("Choose a password (at least 12 characters)"), [Required()],
                              render_kw={"autocomplete": "new-password"})
 
 
 class RequestForm(FlaskForm):
-    amount = StringField(_l("How much do you need?"), render_kw={"inputmode": "decimal",
-                                                                 "autocomplete": "off"})
-    category = SelectField(_l("What is it for?"))
-    needed_by = StringField(_l("When do you need it by?"), render_kw={"type": "date"})
-    payout_method = SelectField(_l("How should we pay you?"))
+    amount = AmountField(_l("How much do you need?"), [Required()])
+    category = Choice(_l("What is it for?"), [Required()])
+    needed_by = StringField(_l("When do you need it by?"), [Required()],
+                            render_kw={"type": "date"})
+    payout_method = Choice(_l("How should we pay you?"), [Required()])
     story = TextAreaField(_l("A few words about your situation (only treasurers read this)"),
-                          render_kw={"rows": 4, "maxlength": 2000})
+                          [Required()], render_kw={"rows": 4, "maxlength": 2000})
 
 
 class AnswerForm(FlaskForm):
-    answer = TextAreaField(_l("Your answer"), render_kw={"rows": 3, "maxlength": 1000})
+    answer = TextAreaField(_l("Your answer"), [Required()], render_kw={"rows": 3, "maxlength": 1000})
 
 
 class QuestionForm(FlaskForm):
-    question = TextAreaField(_l("Your question to the member"),
+    question = TextAreaField(_l("Your question to the member"), [Required()],
                              render_kw={"rows": 3, "maxlength": 1000})
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField(_l("Reason (the member sees it)"),
+    reason = TextAreaField(_l("Reason (the member sees it)"), [Required()],
                            render_kw={"rows": 2, "maxlength": 1000})
 
 
 class ApproveForm(FlaskForm):
-    amount = StringField(_l("Amount to approve (leave as asked, or lower)"),
-                         render_kw={"inputmode": "decimal"})
+    amount = AmountField(_l("Amount to approve (leave as asked, or lower)"), [Required()])
 
 
 class PaymentForm(FlaskForm):
-    amount = StringField(_l("Amount paid"), render_kw={"inputmode": "decimal"})
-    account = SelectField(_l("Paid from"))
+    amount = AmountField(_l("Amount paid"), [Required()])
+    account = Choice(_l("Paid from"), [Required()])
     date = StringField(_l("Date paid"), render_kw={"type": "date"})
     reference = StringField(_l("Reference (the bank's or Venmo's transaction id, if any)"),
                             render_kw={"maxlength": 100, "autocomplete": "off"})
@@ -118,22 +188,22 @@ class LanguageForm(FlaskForm):
 
 
 class NotifyForm(FlaskForm):
-    notify = SelectField(_l("How should we tell you there is news?"))
-    lang = SelectField(_l("In which language?"))
+    notify = Choice(_l("How should we tell you there is news?"))
+    lang = Choice(_l("In which language?"))
 
 
 class DonationForm(FlaskForm):
-    amount = StringField(_l("Amount received"), render_kw={"inputmode": "decimal"})
-    fee = StringField(_l("Processor fee (if any)"), render_kw={"inputmode": "decimal"})
-    account = SelectField(_l("Received into"))
-    date = StringField(_l("Date received"), render_kw={"type": "date"})
-    category = SelectField(_l("Kind of donation"))
+    amount = AmountField(_l("Amount received"), [Required()])
+    fee = AmountField(_l("Processor fee (if any)"))
+    account = Choice(_l("Received into"), [Required()])
+    date = StringField(_l("Date received"), [Required()], render_kw={"type": "date"})
+    category = Choice(_l("Kind of donation"), [Required()])
     donor_name = StringField(_l("Donor's name (only if they agreed to be named)"))
     donor_consents_public = BooleanField(_l("The donor agreed to be named publicly"))
 
 
 class InviteForm(FlaskForm):
-    email = EmailField(_l("Email of the person to invite"))
+    email = EmailField(_l("Email of the person to invite"), [Required()])
     roles = SelectMultipleField(_l("Roles"), choices=[("member", _l("Member")),
                                                       ("treasurer", _l("Treasurer")),
                                                       ("admin", _l("Admin")),
@@ -151,38 +221,39 @@ class RolesForm(FlaskForm):
 
 
 class PolicyForm(FlaskForm):
-    second_approval_at = StringField(_l("A second approval is needed from"))
-    request_cap = StringField(_l("Most one request may ask"))
-    member_cap = StringField(_l("Most one member may receive over the window"))
+    second_approval_at = AmountField(_l("A second approval is needed from"))
+    request_cap = AmountField(_l("The most one request may ask for"))
+    member_cap = AmountField(_l("The most one member may receive over the window"))
     member_window_days = IntegerField(_l("Window, in days"), validators=[Optional()])
-    reserve_floor = StringField(_l("Reserve floor (available may not go below)"))
+    reserve_floor = AmountField(_l("Reserve floor (available may not go below)"))
     k_threshold = IntegerField(_l("Smallest group shown in public figures"),
                                validators=[Optional()])
 
 
 
 class PublishForm(FlaskForm):
-    month = SelectField(_l("Month (sealed months only)"))
-    paper = SelectField(_l("Paper"), choices=[("a4", "A4"), ("letter", "US Letter")])
+    month = Choice(_l("Month (sealed months only)"))
+    paper = Choice(_l("Paper"), choices=[("a4", "A4"), ("letter", "US Letter")])
     reason = TextAreaField(_l("If this corrects a published report: what changed and why"),
                            render_kw={"rows": 2, "maxlength": 500})
 
 
 class CodeForm(FlaskForm):
     code = StringField(_l("The 6-digit code from your authenticator app (or a recovery code)"),
+                       [Required()],
                        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
 
 
 class ConfirmForm(FlaskForm):
-    password = PasswordField(_l("Your password"), render_kw={"autocomplete": "current-password"})
+    password = PasswordField(_l("Your password"), [Required()], render_kw={"autocomplete": "current-password"})
     code = StringField(_l("The 6-digit code from your authenticator app"),
                        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Your current password"),
+    current = PasswordField(_l("Your current password"), [Required()],
                             render_kw={"autocomplete": "current-password"})
-    new = PasswordField(_l("New password (12 to 128 characters)"),
+    new = PasswordField(_l("New password (12 to 128 characters)"), [Required()],
                         render_kw={"autocomplete": "new-password"})
 
 
@@ -201,11 +272,11 @@ def source_choices() -> list[tuple[str, str]]:
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("The exported file (CSV)"), render_kw={"accept": ".csv,text/csv"})
-    format = SelectField(_l("Where it comes from"), choices=source_choices)
-    mapping = SelectField(_l("Column mapping (bank CSV only)"))
-    account = SelectField(_l("Cash account the money is in"))
-    category = SelectField(_l("Kind of donation"))
+    file = FileField(_l("The exported file (CSV)"), [Required()], render_kw={"accept": ".csv,text/csv"})
+    format = Choice(_l("Where it comes from"), choices=source_choices)
+    mapping = Choice(_l("Column mapping (bank CSV only)"))
+    account = Choice(_l("Cash account the money is in"))
+    category = Choice(_l("Kind of donation"))
 
 
 class ConfirmImportForm(FlaskForm):
@@ -218,10 +289,10 @@ class ConfirmImportForm(FlaskForm):
 
 
 class ReconcileForm(FlaskForm):
-    file = FileField(_l("The statement file (CSV)"), render_kw={"accept": ".csv,text/csv"})
-    format = SelectField(_l("Where it comes from"), choices=source_choices)
-    mapping = SelectField(_l("Column mapping (bank CSV only)"))
-    account = SelectField(_l("Cash account the statement is for"))
+    file = FileField(_l("The statement file (CSV)"), [Required()], render_kw={"accept": ".csv,text/csv"})
+    format = Choice(_l("Where it comes from"), choices=source_choices)
+    mapping = Choice(_l("Column mapping (bank CSV only)"))
+    account = Choice(_l("Cash account the statement is for"))
     month = StringField(_l("Month"), render_kw={"placeholder": "2026-10",
                                                 "inputmode": "numeric"})
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from app.fund import books, donation_categories
 from app.web import attach, person, recent, role
+from app.web.words import account_name
 from app.web.forms import ConfirmImportForm, ImportForm, ReconcileForm, category_label
 from app.workflow import imports, uploads
 from app.workflow.errors import InvalidInput, WorkflowError
@@ -23,7 +24,7 @@ _FORMAT_OF = {"paypal": "paypal", "venmo": "venmo", "stripe": "stripe"}
 def _choices(form) -> None:
     form.mapping.choices = [("", _("None"))] + [(m, m) for m in imports.mapping_names()]
     form.account.choices = [("", _("The file's own (PayPal, Venmo; else the bank)"))] + [
-        (a, a) for a in books().state.cash_accounts()]
+        (a, account_name(a)) for a in books().state.cash_accounts()]
     if hasattr(form, "category"):
         form.category.choices = [(c, category_label(c)) for c in donation_categories()]
 

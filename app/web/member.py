@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.fund import aid_categories
@@ -56,7 +56,8 @@ def detail(code: str):
     """One of your requests: its timeline in plain words."""
     item = requests.get(person(), code)
     return render_template("member/detail.html", item=item, answer_form=AnswerForm(),
-                           withdraw_form=EmptyForm(), receipts=receipts.listing(code))
+                           withdraw_form=EmptyForm(), receipts=receipts.listing(code),
+                           confirm_withdraw=request.args.get("confirm") == "withdraw")
 
 
 @bp.get("/requests/<code>/receipts/<carebooks_id>.json")

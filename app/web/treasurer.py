@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from app.fund import books, donation_categories
 from app.web import attach, person, recent, role
+from app.web.words import account_name
 from app.web.filters import money
 from app.web.forms import (ApproveForm, DonationForm, EmptyForm, PaymentForm, PaySeveralForm,
                            QuestionForm, ReasonForm, category_label)
@@ -24,15 +25,26 @@ treasurer = role("treasurer")
 @bp.get("/")
 @treasurer
 def dashboard():
-    """Cash, committed, available, this month in and out."""
-    return render_template("treasurer/dashboard.html", d=summary.dashboard(),
+    """What needs doing today first (waiting on you, second approvals, months to close),
+    then cash, committed, available, this month in and out."""
+    items = _open_requests()
+    today = dt.date.today()
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    d = summary.dashboard()
+    todo = {
+        "decide": [r for r in items if r["waits_on_me"] and r["status"] == "submitted"
+                   and not r["approvals"]],
+        "second": [r for r in items if r["waits_on_me"] and r["status"] == "submitted"
+                   and r["approvals"]],
+        "pay": [r for r in items if r["status"] in ("approved", "partially_paid")],
+        "close": last_month if (d["sealed_through"] or "") < last_month else None,
+    }
+    return render_template("treasurer/dashboard.html", d=d, todo=todo,
                            w=monthend.waiting())
 
 
-@bp.get("/queue")
-@treasurer
-def queue():
-    """Open requests, soonest needed first, with what each waits for."""
+def _open_requests() -> list[dict]:
+    """Open requests, soonest needed first, each marked with whether it waits on you."""
     items = [r for r in requests.list_requests(person())
              if r["status"] in ("submitted", "needs_info", "approved", "partially_paid")]
     me = person().handle
@@ -40,7 +52,40 @@ def queue():
         r["waits_on_me"] = (r["status"] in ("approved", "partially_paid")
                             or (r["status"] == "submitted" and r["member"] != me
                                 and me not in [a["by"] for a in r["approvals"]]))
-    return render_template("treasurer/queue.html", items=items)
+    return items
+
+
+# The queue's filters: by how long a request has waited (days since it was asked).
+AGES = {"": None, "3": 3, "7": 7, "30": 30}
+
+
+@bp.get("/queue")
+@treasurer
+def queue():
+    """Open requests, soonest needed first, with what each waits for; filtered by status,
+    category and age, searched by code (a GET form: a filtered queue can be bookmarked)."""
+    everything = _open_requests()
+    status = request.args.get("status", "")
+    category = request.args.get("category", "")
+    age = request.args.get("age", "")
+    code = request.args.get("code", "").strip().upper()
+    items = everything
+    if status == "mine":
+        items = [r for r in items if r["waits_on_me"]]
+    elif status:
+        items = [r for r in items if r["status"] == status]
+    if category:
+        items = [r for r in items if r["category"] == category]
+    if AGES.get(age):
+        cutoff = dt.date.today() - dt.timedelta(days=AGES[age])
+        items = [r for r in items if str(r.get("created_at", ""))[:10] <= cutoff.isoformat()]
+    if code:
+        items = [r for r in items if code in r["code"]]
+    from app.fund import aid_categories
+    return render_template("treasurer/queue.html", items=items, total=len(everything),
+                           categories=aid_categories(),
+                           chosen={"status": status, "category": category, "age": age,
+                                   "code": code})
 
 
 def _request_page(code: str, status: int = 200, **forms):
@@ -60,7 +105,7 @@ def _request_page(code: str, status: int = 200, **forms):
         deny_form=forms.get("deny_form") or ReasonForm(prefix="deny"),
         ask_form=forms.get("ask_form") or QuestionForm(),
         cancel_form=forms.get("cancel_form") or ReasonForm(prefix="cancel"),
-        pay_form=pay), status
+        pay_form=pay, confirm_cancel=forms.get("confirm_cancel", False)), status
 
 
 @bp.get("/requests/<code>")
@@ -131,6 +176,11 @@ def ask(code: str):
 @recent
 def cancel(code: str):
     form = ReasonForm(prefix="cancel")
+    if form.validate_on_submit() and (form.reason.data or "").strip() \
+            and request.form.get("confirmed") != "yes" \
+            and requests.get(person(), code)["status"] in SHOWN["cancel_form"]:
+        # check before undoing: what will happen, the reason the member will read
+        return _request_page(code, 200, cancel_form=form, confirm_cancel=True)
     return _step(code, form, "cancel_form",
                  lambda: requests.cancel(person(), code, {"reason": form.reason.data}),
                  _("The approval of %(code)s was cancelled.", code=code))
@@ -154,7 +204,7 @@ def pay(code: str):
 def account_choices() -> list[tuple[str, str]]:
     """Each cash account, labelled with what it holds now."""
     cur = books().currency
-    return [(a, _("%(account)s (holds %(balance)s)", account=a, balance=money(v, cur)))
+    return [(a, _("%(account)s (holds %(balance)s)", account=account_name(a), balance=money(v, cur)))
             for a, v in payments.balances()]
 
 
@@ -206,7 +256,7 @@ def pay_several():
 def donations_page():
     """Record a donation; the list of donations."""
     form = DonationForm()
-    form.account.choices = [(a, a) for a in books().state.cash_accounts()]
+    form.account.choices = [(a, account_name(a)) for a in books().state.cash_accounts()]
     form.category.choices = [(c, category_label(c)) for c in donation_categories()]
     if form.validate_on_submit():
         try:
@@ -214,7 +264,8 @@ def donations_page():
                 "amount": form.amount.data, "fee": form.fee.data or None,
                 "account": form.account.data, "date": form.date.data,
                 "category": form.category.data, "donor_name": form.donor_name.data or None,
-                "donor_consents_public": bool(form.donor_consents_public.data)})
+                "donor_consents_public": bool(form.donor_consents_public.data)},
+                unconsented_name="refuse")
         except WorkflowError as exc:
             attach(form, exc)
         else:
@@ -246,7 +297,9 @@ def close():
     """Close a month: each statement balance, the differences, then a confirmation, the
     seal, and on to the report's preview and publishing."""
     form = EmptyForm()
-    posted = {k[len("bal-"):]: v.strip() for k, v in request.form.items()
+    from app.web.forms import normal_amount
+
+    posted = {k[len("bal-"):]: normal_amount(v) for k, v in request.form.items()
               if k.startswith("bal-")}
     month = months.close_preview()["month"]
     entered = posted if request.method == "POST" else monthend.saved_statements(month)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlmodel import select
 
 from app.db import session_scope
@@ -30,32 +31,59 @@ def view(d: Donation) -> dict:
             "refunded": str(d.refunded)}
 
 
-def record(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
-    """A treasurer records a donation received."""
+def record(actor: Person, body: dict, *, today: dt.date | None = None,
+           unconsented_name: str = "drop") -> dict:
+    """A treasurer records a donation received. A donor's name given without their consent
+    is dropped (the API's contract), or refused with `unconsented_name="refuse"` (the form,
+    where the treasurer can still tick the box)."""
     today = today or dt.date.today()
     cur = books().currency
-    amount = inputs.amount(body.get("amount"), cur)
-    fee = inputs.amount(body.get("fee"), cur, "fee", allow_zero=True) \
-        if body.get("fee") is not None else None
-    if fee is not None and fee >= amount:
-        raise InvalidInput(f"fee: {fmt(fee, cur)} must be less than the amount "
-                           f"{fmt(amount, cur)}", field="fee")
-    account = inputs.choice(body.get("account"), books().state.cash_accounts(), "account")
-    date = inputs.date(body.get("date"), "date")
-    if date > today:
-        raise InvalidInput(f"date: {date} is in the future", field="date")
-    category = inputs.choice(body.get("category"), donation_categories(), "category")
-    consents = inputs.boolean(body.get("donor_consents_public"), "donor_consents_public")
-    name = body.get("donor_name")
-    if name is not None:
-        name = inputs.text(name, "donor_name", max_len=E.DISPLAY_NAME_MAX, required=False) or None
-    if name and consents:
-        try:
-            name = E.safe_display_name(name)
-        except EntryRefused as exc:
-            raise InvalidInput(exc.message, field="donor_name") from None
-    else:
-        name = None  # without consent the name is not kept at all
+
+    def fee_of() -> Decimal | None:
+        if body.get("fee") is None:
+            return None
+        fee = inputs.amount(body.get("fee"), cur, "fee", allow_zero=True)
+        amount = inputs.amount(body.get("amount"), cur)  # refused on its own line if bad
+        if fee >= amount:
+            raise InvalidInput(_("fee: %(fee)s must be less than the amount %(amount)s",
+                                 fee=fmt(fee, cur), amount=fmt(amount, cur)), field="fee")
+        return fee
+
+    def received_on() -> dt.date:
+        date = inputs.date(body.get("date"), "date")
+        if date > today:
+            raise InvalidInput(_("date: %(date)s is in the future", date=date), field="date")
+        return date
+
+    def named() -> str | None:
+        consents = inputs.boolean(body.get("donor_consents_public"), "donor_consents_public")
+        name = body.get("donor_name")
+        if name is not None:
+            name = inputs.text(name, "donor_name", max_len=E.DISPLAY_NAME_MAX,
+                               required=False) or None
+        if name and not consents and unconsented_name == "refuse":
+            raise InvalidInput(_("donor_name: a name is kept only if the donor agreed to be "
+                                 "named; tick the box, or leave the name empty"),
+                               field="donor_name")
+        if name and consents:
+            try:
+                return E.safe_display_name(name)
+            except EntryRefused as exc:
+                raise InvalidInput(exc.message, field="donor_name") from None
+        return None  # without consent the name is not kept at all
+
+    got = inputs.gather(
+        amount=lambda: inputs.amount(body.get("amount"), cur), fee=fee_of,
+        account=lambda: inputs.choice(body.get("account"), books().state.cash_accounts(),
+                                      "account"),
+        date=received_on,
+        category=lambda: inputs.choice(body.get("category"), donation_categories(),
+                                       "category"),
+        consents=lambda: inputs.boolean(body.get("donor_consents_public"),
+                                        "donor_consents_public"),
+        name=named)
+    amount, fee, account, date = got["amount"], got["fee"], got["account"], got["date"]
+    category, consents, name = got["category"], got["consents"], got["name"]
     with money_step() as session:
         code = next_code(session, "D", date.year)
         entry = E.donation(code, date, category, account, amount, cur, fee=fee,

@@ -41,6 +41,23 @@ def amount(raw, currency: str, field: str = "amount", *, allow_zero: bool = Fals
                            field=field) from None
 
 
+def gather(**checks) -> dict:
+    """Run every check (a function of no arguments) and return {name: value}; when any
+    refuses, raise one InvalidInput naming the first field, with every refusal in
+    `.errors`, so a form can show all its errors at once (docs/web.md)."""
+    values, errors = {}, []
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except InvalidInput as exc:
+            errors.append(exc)
+    if errors:
+        first = InvalidInput(errors[0].message, field=errors[0].field)
+        first.errors = errors
+        raise first
+    return values
+
+
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 

@@ -130,14 +130,23 @@ def submit(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
     """A member asks for aid."""
     today = today or dt.date.today()
     cur = books().currency
-    amount = inputs.amount(body.get("amount"), cur)
-    category = inputs.choice(body.get("category"), aid_categories(), "category")
-    needed_by = inputs.date(body.get("needed_by"), "needed_by")
-    if needed_by < today:
-        raise InvalidInput(_("needed_by: %(date)s has passed; give today or a later date",
-                             date=needed_by), field="needed_by")
-    method = inputs.choice(body.get("payout_method"), PAYOUT_METHODS, "payout_method")
-    story = inputs.text(body.get("story"), "story", max_len=STORY_MAX)
+
+    def needed() -> dt.date:
+        needed_by = inputs.date(body.get("needed_by"), "needed_by")
+        if needed_by < today:
+            raise InvalidInput(_("needed_by: %(date)s has passed; give today or a later date",
+                                 date=needed_by), field="needed_by")
+        return needed_by
+
+    got = inputs.gather(
+        amount=lambda: inputs.amount(body.get("amount"), cur),
+        category=lambda: inputs.choice(body.get("category"), aid_categories(), "category"),
+        needed_by=needed,
+        method=lambda: inputs.choice(body.get("payout_method"), PAYOUT_METHODS,
+                                     "payout_method"),
+        story=lambda: inputs.text(body.get("story"), "story", max_len=STORY_MAX))
+    amount, category, needed_by, method, story = (
+        got["amount"], got["category"], got["needed_by"], got["method"], got["story"])
     with session_scope() as session:
         policy = rules.current(session)
         rules.check_request_cap(policy, amount, cur)
@@ -277,11 +286,19 @@ def pay(actor: Person, code: str, body: dict, *, today: dt.date | None = None) -
     """A treasurer records a payment against an approved request."""
     today = today or dt.date.today()
     cur = books().currency
-    amount = inputs.amount(body.get("amount"), cur)
-    account = inputs.choice(body.get("account"), books().state.cash_accounts(), "account")
-    date = inputs.date(body.get("date"), "date", default=today)
-    if date > today:
-        raise InvalidInput(_("date: %(date)s is in the future", date=date), field="date")
+
+    def paid_on() -> dt.date:
+        date = inputs.date(body.get("date"), "date", default=today)
+        if date > today:
+            raise InvalidInput(_("date: %(date)s is in the future", date=date), field="date")
+        return date
+
+    got = inputs.gather(
+        amount=lambda: inputs.amount(body.get("amount"), cur),
+        account=lambda: inputs.choice(body.get("account"), books().state.cash_accounts(),
+                                      "account"),
+        date=paid_on)
+    amount, account, date = got["amount"], got["account"], got["date"]
     reference, note = _payment_text(body)
     with money_step() as session:
         req, entry, payments = pay_in(session, actor, code, amount, account, date,

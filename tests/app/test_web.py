@@ -300,6 +300,14 @@ def test_donations_are_recorded_and_listed_without_unconsented_names(fund):
         "amount": "50.00", "fee": "1.75", "account": "Assets:Fund:PayPal",
         "date": dt.date.today().isoformat(), "category": "individual",
         "donor_name": "Rosa Martínez"})  # consent box left unticked
+    # issue 19: a name typed without the box ticked is refused, not silently dropped; what
+    # was typed stays in the form, and nothing is recorded
+    assert resp.status_code == 422, text(resp)[:500]
+    assert "agreed to be named" in text(resp) and 'value="Rosa Martínez"' in text(resp)
+    assert "50.00" not in text(t.get("/treasurer/donations")).split("Received", 1)[-1]
+    resp = t.post("/treasurer/donations", data={
+        "amount": "50.00", "fee": "1.75", "account": "Assets:Fund:PayPal",
+        "date": dt.date.today().isoformat(), "category": "individual"})
     assert resp.status_code == 303
     page = text(t.get("/treasurer/donations"))
     assert "50.00" in page and "Rosa" not in page and "Anonymous" in page
