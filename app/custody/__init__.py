@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from app.custody import envelope, memory, shares, store
 
-COLUMNS = frozenset({"aid_request.story", "request_note.body", "donation.donor_name",
-                     "idempotency_key.response"})
+COLUMNS = frozenset({"aid_request.story", "aid_request.contact", "request_note.body",
+                     "donation.donor_name", "idempotency_key.response"})
 IDLE_ENV = "CAREBOOKS_CUSTODY_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 30
 
