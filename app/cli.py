@@ -5,7 +5,6 @@ Each error is one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import sys
 import time
@@ -17,7 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
 from app.workflow.errors import WorkflowError
-from ledger import FundSettings, LedgerError, init_books
+from ledger import LedgerError
 from ledger.books import MAIN
 
 
@@ -52,18 +51,41 @@ def _books_dir() -> Path:
 @main.command("init")
 @click.option("--name", required=True, help="The fund's name, as the books and reports show it.")
 @click.option("--currency", default="USD", show_default=True, help="ISO 4217 code.")
+@click.option("--start", metavar="YYYY-MM-DD",
+              help="The day the books begin (default: the first of this month); months "
+                   "from it on take imported history and are sealed in order.")
+@click.option("--opening", "openings", multiple=True, metavar="ACCOUNT=AMOUNT",
+              help="What a cash account held on the start day, e.g. "
+                   "Assets:Fund:Bank=1200.00 (or bank=1200.00); repeat per account.")
 @with_appcontext
 @clean_errors
-def init_command(name: str, currency: str) -> None:
+def init_command(name: str, currency: str, start: str | None,
+                 openings: tuple[str, ...]) -> None:
     """Create a new fund: the database schema and the books."""
-    from app.migrate import upgrade
+    from app.workflow.start import create_fund
 
-    settings = FundSettings(name, currency)  # checked before anything is created
-    if (_books_dir() / MAIN).exists():
-        _fail(f"books already exist in {_books_dir()}")
-    upgrade(current_app.config["DATABASE_URL"])
-    init_books(_books_dir(), settings, dt.date.today().replace(day=1))
-    click.echo(f"created the fund {settings.name} in {current_app.instance_path}")
+    made = create_fund(name, currency, start=start, openings=openings)
+    said = ", ".join(f"{a} {n}" for a, n in made["openings"].items())
+    click.echo(f"created the fund {made['name']} in {current_app.instance_path}, "
+               f"starting {made['start']}" + (f"; opening balances: {said}" if said else ""))
+
+
+@main.command("move-start")
+@click.argument("start", metavar="YYYY-MM-DD")
+@click.option("--opening", "openings", multiple=True, metavar="ACCOUNT=AMOUNT",
+              help="What a cash account held on the new start day; repeat per account.")
+@click.option("--as", "actor_email", required=True, help="The admin or treasurer moving it.")
+@with_appcontext
+@clean_errors
+def move_start_command(start: str, openings: tuple[str, ...], actor_email: str) -> None:
+    """Move the fund's start earlier (only while no month is sealed), to import its history."""
+    from app.workflow.people import person_by_email
+    from app.workflow.start import move_start
+
+    made = move_start(person_by_email(actor_email), start, openings)
+    said = ", ".join(f"{a} {n}" for a, n in made["openings"].items())
+    click.echo(f"the books now start on {made['start']}"
+               + (f"; opening balances: {said}" if said else ""))
 
 
 @main.group("db")
@@ -94,15 +116,17 @@ def user_group() -> None:
               type=click.Choice(["member", "treasurer", "admin", "auditor", "intake"]),
               help="Repeat for several.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False),
+              help="Read the password from the first line of this file (for scripts).")
 @click.option("--handle", help="Public handle (default: the part of the email before @). "
                                "Without an email: a person known by this handle only, who "
                                "gets an account later with `carebooks user claim-code`.")
 @with_appcontext
 @clean_errors
 def user_add(email: str | None, roles: tuple[str, ...], password_stdin: bool,
-             handle: str | None):
-    """Add a person (the password is asked for, or read from stdin); without EMAIL, a
-    person known by --handle only, with no password yet."""
+             password_file: str | None, handle: str | None):
+    """Add a person (the password is asked for, or read from stdin or a file); without
+    EMAIL, a person known by --handle only, with no password yet."""
     from app.workflow.people import add_person
 
     if not email:
@@ -110,7 +134,10 @@ def user_add(email: str | None, roles: tuple[str, ...], password_stdin: bool,
         click.echo(f"added @{person.handle} ({person.roles}), without email: give them a "
                    f"printed code with `carebooks user claim-code {person.handle}`")
         return
-    if password_stdin:
+    if password_file:
+        lines = Path(password_file).read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+    elif password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -207,6 +234,89 @@ def seal_command(month: str, balances: tuple[str, ...], actor_email: str) -> Non
         parsed[account.strip()] = amount.strip()
     result = seal(actor, month, {"balances": parsed})
     click.echo(f"sealed {result['month']}: {result['seal_hash']}")
+
+
+def _money_actor(email: str):
+    from app.workflow.people import person_by_email
+
+    return person_by_email(email)
+
+
+@main.command("transfer")
+@click.argument("amount")
+@click.option("--from", "from_account", required=True, help="The cash account it left.")
+@click.option("--to", "to_account", required=True, help="The cash account it went to.")
+@click.option("--fee", help="The part of AMOUNT that did not arrive (a processor's charge).")
+@click.option("--date", help="YYYY-MM-DD (default: today).")
+@click.option("--as", "actor_email", required=True, help="The treasurer recording it.")
+@with_appcontext
+@clean_errors
+def transfer_command(amount, from_account, to_account, fee, date, actor_email) -> None:
+    """Record AMOUNT moved between two of the fund's own cash accounts."""
+    from app.workflow import movements
+
+    made = movements.transfer(_money_actor(actor_email), {
+        "amount": amount, "fee": fee, "from_account": from_account,
+        "to_account": to_account, "date": date})
+    click.echo(f"{made['code']}: {made['amount']} from {made['from_account']} to "
+               f"{made['to_account']} (fee {made['fee']}) on {made['date']}")
+
+
+@main.command("cost")
+@click.argument("amount")
+@click.option("--account", required=True, help="The cash account it was paid from.")
+@click.option("--kind", default="other", show_default=True,
+              help="fees or other (the leaves of Expenses:Operations).")
+@click.option("--date", help="YYYY-MM-DD (default: today).")
+@click.option("--as", "actor_email", required=True, help="The treasurer recording it.")
+@with_appcontext
+@clean_errors
+def cost_command(amount, account, kind, date, actor_email) -> None:
+    """Record a running cost of the fund (a bank fee, a phone bill) paid from ACCOUNT."""
+    from app.workflow import movements
+
+    made = movements.cost(_money_actor(actor_email), {
+        "amount": amount, "account": account, "kind": kind, "date": date})
+    click.echo(f"{made['code']}: {made['amount']} {made['kind']} from {made['account']} "
+               f"on {made['date']}")
+
+
+@main.command("refund")
+@click.argument("code")
+@click.option("--amount", help="How much to give back (default: all that is left).")
+@click.option("--as", "actor_email", required=True, help="The treasurer refunding.")
+@with_appcontext
+@clean_errors
+def refund_command(code, amount, actor_email) -> None:
+    """Give back part or all of the donation CODE, from the account it came into."""
+    from app.workflow import donations
+
+    actor = _money_actor(actor_email)
+    from app.models import Role
+    from app.workflow.errors import Forbidden
+    if not actor.has(Role.treasurer):
+        raise Forbidden(f"{actor_email} is not a treasurer")
+    made = donations.refund(actor, code, {"amount": amount} if amount else {})
+    click.echo(f"{made['code']}: {made['refunded']} refunded in all")
+
+
+@main.command("return-payment")
+@click.argument("code")
+@click.option("--amount", help="How much came back (default: all that was paid).")
+@click.option("--account", help="The cash account it came back to (default: the last "
+                                "payment's).")
+@click.option("--date", help="YYYY-MM-DD (default: today).")
+@click.option("--as", "actor_email", required=True, help="The treasurer recording it.")
+@with_appcontext
+@clean_errors
+def return_payment_command(code, amount, account, date, actor_email) -> None:
+    """Record that a payment of request CODE came back (it bounced): owed again."""
+    from app.workflow import movements
+
+    made = movements.return_payment(_money_actor(actor_email), code, {
+        "amount": amount, "account": account, "date": date})
+    click.echo(f"{made['code']}: {made['paid_amount']} paid now, {made['outstanding']} "
+               f"to pay ({made['status']})")
 
 
 @main.command("derive-public")
@@ -521,6 +631,15 @@ def _print_preview(p: dict) -> None:
             cands = ", ".join(f"{c['code']} ({c['outstanding']} left)" for c in o["candidates"])
             click.echo(f"  row {o['row']:>4}  {o['date']}  {o['amount']:>12}  "
                        f"{'could pay: ' + cands if cands else 'no approved request fits'}")
+    if p["transfers"]:
+        click.echo(f"transfers between the fund's accounts: {len(p['transfers'])}")
+        for t in p["transfers"]:
+            click.echo(f"  row {t['row']:>4}  {t['date']}  {t['amount']:>12}  fee {t['fee']:>8}  "
+                       f"{t['from_account']} -> {t['to_account']}")
+    if p["refunds"]:
+        click.echo(f"refunds of donations: {len(p['refunds'])}")
+        for r in p["refunds"]:
+            click.echo(f"  row {r['row']:>4}  {r['date']}  {r['amount']:>12}  of {r['of']}")
     if p["duplicates"]:
         click.echo(f"already in the books: {len(p['duplicates'])}")
         for d in p["duplicates"]:
@@ -574,15 +693,20 @@ def import_command(file: str, fmt: str, mapping: str | None, account: str | None
     if dry_run:
         click.echo("dry run: nothing was written")
         return
-    if not shown["add"] and not chosen:
+    if not shown["add"] and not chosen and not shown["transfers"] and not shown["refunds"]:
         click.echo("nothing new to add")
         return
     if not yes:
-        click.confirm(f"Write {len(shown['add'])} donation(s) and {len(chosen)} payment(s) "
-                      "to the books?", abort=True)
+        click.confirm(f"Write {len(shown['add'])} donation(s), {len(shown['refunds'])} "
+                      f"refund(s), {len(shown['transfers'])} transfer(s) and {len(chosen)} "
+                      "payment(s) to the books?", abort=True)
     done = imports.confirm(actor, data, fmt, digest=shown["digest"], matches=chosen, **options)
     click.echo(f"added {done['added']} donation(s)"
                + (f": {done['codes'][0]} to {done['codes'][-1]}" if done["codes"] else ""))
+    for code in done["refunds"]:
+        click.echo(f"refunded part of {code}")
+    for code in done["transfers"]:
+        click.echo(f"transfer {code}")
     for p in done["paid"]:
         click.echo(f"paid {p['code']} {p['amount']} (row {p['row']})")
 

@@ -70,6 +70,12 @@ def split_command(count: int | None, needed: int | None, qr: bool) -> None:
         _fail(str(exc))
     steps.record("custody.split", key=done.key_id, split=done.split_id,
                    resealed=done.resealed)
+    waiting = steps.factors_not_wrapped(engine())
+    if waiting:
+        click.echo(f"note: {len(waiting)} person(s) have not signed in since second factors "
+                   f"moved under passwords ({', '.join(waiting)}); their authenticator's "
+                   "secret is now sealed, so while the fund is locked they sign in with a "
+                   "recovery code. Their next sign-in while unlocked moves it.")
     click.echo(f"{'resumed; ' if done.resumed else ''}{done.resealed} value(s) sealed to "
                f"custody key {done.key_id}; the fund is locked until {needed} shares are "
                "entered on the unlock page")

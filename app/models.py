@@ -112,9 +112,15 @@ class Person(SQLModel, table=True):
                                                                       nullable=True))
     recovery_codes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # the secret offered at the first sign-in, until a right code turns it on: kept here,
-    # encrypted, not in the (signed, readable) cookie; there is no session row yet
+    # encrypted, not in the (signed, readable) cookie; there is no session row yet. Once
+    # a sign-in has held the password's key, it is wrapped under it too (`pw1:` inside).
     totp_pending: str | None = Field(default=None, sa_column=Column(
         EncryptedText("person.totp_pending"), nullable=True))
+    # the TOTP secret wrapped under a key made from the person's password (`pw1:`,
+    # app/custody/factor.py); `totp_secret` above is then empty. Between the two sign-in
+    # steps, that key sealed under a one-time key whose other half is in the cookie.
+    totp_wrapped: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    totp_hold: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow)
     # how the person is told there is news (app/workflow/notify.py): none | email | digest
     # (digest: treasurers only), and in which language
@@ -127,6 +133,11 @@ class Person(SQLModel, table=True):
     def has(self, role: Role | str) -> bool:
         """True if the person holds `role` (everyone is a member)."""
         return role == Role.member or role in self.roles.split(",")
+
+    @property
+    def has_second_factor(self) -> bool:
+        """True once an authenticator app is set up (wrapped, or still under a fund key)."""
+        return self.totp_wrapped is not None or self.totp_secret is not None
 
     @property
     def needs_second_factor(self) -> bool:

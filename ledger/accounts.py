@@ -16,6 +16,7 @@ from ledger.text import CashAccount, Category, Currency, FundName
 CASH_ROOT = "Assets:Fund"
 AID_ROOT = "Expenses:Aid"
 DONATION_ROOT = "Income:Donations"
+OPERATIONS_ROOT = "Expenses:Operations"
 FEES = "Expenses:Operations:Fees"
 OPERATIONS_OTHER = "Expenses:Operations:Other"
 APPROVED = "Liabilities:Aid:Approved"
@@ -49,6 +50,11 @@ def aid_account(category: str) -> str:
 def donation_account(category: str) -> str:
     """The income account of a donation category."""
     return leaf_account(DONATION_ROOT, category)
+
+
+def operations_account(kind: str) -> str:
+    """The expense account of a kind of running cost (`fees`, `other`)."""
+    return leaf_account(OPERATIONS_ROOT, kind)
 
 
 def is_cash(account: str) -> bool:

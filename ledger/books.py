@@ -29,7 +29,8 @@ from beancount.parser import parser, printer
 from ledger.accounts import FundSettings
 from ledger.entries import ID_KEY, without_salt
 from ledger.errors import (BooksExist, BooksInvalid, DuplicateId, InvalidReference, LedgerError,
-                           MonthNotOver, SealOutOfOrder, SourceError, StatementMismatch,
+                           MonthNotOver, SealOutOfOrder, SourceError, StartRefused,
+                           StatementMismatch,
                            WriteFailed, WritesDisabled)
 from ledger import merkle
 from ledger.files import FileIO, FileSig, FsyncFailed, atomic_write, fsync_dir, locked
@@ -50,6 +51,7 @@ STOPPED = "writes-stopped"    # in META_DIR: present while writes are stopped, h
 RESUMED = "writes-resumed"    # in META_DIR: when writes were last resumed (ns since epoch)
 SEALED_CHECK_SECONDS = 1.0
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_OPEN_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2}) open (\S+)", re.MULTILINE)
 _HEADER = "; Carebooks books: {what}. The app only appends; see docs/ledger-format.md.\n"
 
 
@@ -393,6 +395,42 @@ class Books:
             self._snapshot_after_seal(month, seals_before, text)
             self._classify()
             return seal
+
+    def move_start(self, start: dt.date) -> list[str]:
+        """Move the day the books began to the earlier `start`, while no month is sealed:
+        every account opened after `start` is opened on `start` instead (the only rewrite
+        of a books file the app makes, of `accounts.beancount`, before anything is sealed).
+        Return the accounts whose open date moved."""
+        if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
+            raise InvalidReference("start", f"start: {start!r} is not a calendar date")
+        with self._mutex, locked(self._lock_path):
+            self._refresh_locked()
+            state = self._require_state()
+            self._check_writable()
+            if state.seals:
+                raise StartRefused(f"start: the books are sealed through "
+                                   f"{state.sealed_through}; a fund's start can move only "
+                                   "while no month is sealed")
+            first = min(state.opens.values()) if state.opens else start
+            if start > first:
+                raise StartRefused(f"start: {start} is after the books' start {first}; a "
+                                   "start can only move earlier")
+            path = self.dir / ACCOUNTS
+            text = path.read_text(encoding="utf-8")
+            moved: list[str] = []
+
+            def earlier(m: re.Match) -> str:
+                if dt.date.fromisoformat(m.group(1)) <= start:
+                    return m.group(0)
+                moved.append(m.group(2))
+                return f"{start.isoformat()} open {m.group(2)}"
+
+            new = _OPEN_LINE.sub(earlier, text)
+            if moved:
+                atomic_write(path, new.encode("utf-8"), self._io)
+                self._cold_load()
+                self._require_state()
+            return moved
 
     # --- internals: loading -----------------------------------------------------------
 

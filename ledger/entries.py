@@ -29,6 +29,7 @@ ANONYMOUS = "Anonymous"
 REQUEST_CODE = re.compile(r"R-\d{4}-\d{4,6}")
 DONATION_CODE = re.compile(r"D-\d{4}-\d{4,6}")
 TRANSFER_CODE = re.compile(r"T-\d{4}-\d{4,6}")
+COST_CODE = re.compile(r"C-\d{4}-\d{4,6}")
 DISPLAY_NAME_MAX = 60
 
 
@@ -46,7 +47,8 @@ def _posting(account: str, number: Decimal, currency: str) -> data.Posting:
 
 def _check_code(code: str, pattern: re.Pattern, field: str) -> str:
     if not isinstance(code, str) or not pattern.fullmatch(code):
-        example = {REQUEST_CODE: "R-2026-0042", DONATION_CODE: "D-2026-0107"}.get(
+        example = {REQUEST_CODE: "R-2026-0042", DONATION_CODE: "D-2026-0107",
+                   COST_CODE: "C-2026-0005"}.get(
             pattern, "T-2026-0003")
         raise InvalidReference(field, f"{field}: {code!r} is not a code like {example}")
     return code
@@ -145,28 +147,74 @@ def donation(code: str, date: dt.date, category: str, account: str, amount: Deci
 
 
 def donation_refund(code: str, seq: int, date: dt.date, category: str, account: str,
-                    amount: Decimal, currency: str) -> data.Transaction:
-    """Part or all of a donation given back from a cash account."""
+                    amount: Decimal, currency: str, *,
+                    fee_returned: Decimal | None = None) -> data.Transaction:
+    """Part or all of a donation given back from a cash account; `fee_returned` is the part
+    of the processor's fee it gave back with it (PayPal does), so less leaves the account."""
     code = _check_code(code, DONATION_CODE, "code")
     n = to_amount(amount, currency)
+    back = to_amount(fee_returned, currency, field="fee", allow_zero=True) \
+        if fee_returned is not None else None
+    if back is not None and back >= n:
+        raise InvalidReference("fee", f"fee: {back} returned must be less than the refund {n}")
     category = _check_category(category)
+    postings = [_posting(acc.donation_account(category), n, currency)]
+    if back:
+        postings.append(_posting(acc.FEES, -back, currency))
+    postings.append(_posting(_check_cash(account), -(n - (back or 0)), currency))
     return _transaction(_meta(f"refund:{code}:{_check_seq(seq)}"), _check_date(date),
-                        "Donation refunded", _label(category), code,
-                        [_posting(acc.donation_account(category), n, currency),
-                         _posting(_check_cash(account), -n, currency)])
+                        "Donation refunded", _label(category), code, postings)
 
 
 def transfer(code: str, date: dt.date, from_account: str, to_account: str, amount: Decimal,
-             currency: str) -> data.Transaction:
-    """Money moved between two of the fund's cash accounts (e.g. bank to cash)."""
+             currency: str, *, fee: Decimal | None = None) -> data.Transaction:
+    """Money moved between two of the fund's cash accounts (e.g. PayPal to the bank).
+
+    `amount` is what left `from_account`; `fee`, if any, is the part of it that did not
+    arrive (a processor's or bank's charge), booked to `Expenses:Operations:Fees`.
+    """
     code = _check_code(code, TRANSFER_CODE, "code")
     n = to_amount(amount, currency)
+    fee_n = to_amount(fee, currency, field="fee", allow_zero=True) if fee is not None else None
+    if fee_n is not None and fee_n >= n:
+        raise InvalidReference("fee", f"fee: {fee_n} must be less than the amount {n}")
     source, target = _check_cash(from_account), _check_cash(to_account)
     if source == target:
         raise InvalidReference("to_account", "to_account: must differ from from_account")
+    postings = [_posting(target, n - (fee_n or 0), currency)]
+    if fee_n:
+        postings.append(_posting(acc.FEES, fee_n, currency))
+    postings.append(_posting(source, -n, currency))
     return _transaction(_meta(f"transfer:{code}"), _check_date(date), "Transfer",
                         f"{source.rsplit(':', 1)[-1]} to {target.rsplit(':', 1)[-1]}", code,
-                        [_posting(target, n, currency), _posting(source, -n, currency)])
+                        postings)
+
+
+def operating_cost(code: str, date: dt.date, kind: str, account: str, amount: Decimal,
+                   currency: str) -> data.Transaction:
+    """A running cost of the fund (a bank fee, a phone bill) paid from a cash account and
+    booked to `Expenses:Operations:<Kind>`."""
+    code = _check_code(code, COST_CODE, "code")
+    n = to_amount(amount, currency)
+    kind = _check_category(kind, "kind")
+    return _transaction(_meta(f"cost:{code}"), _check_date(date), "Operating cost",
+                        _label(kind), code,
+                        [_posting(acc.operations_account(kind), n, currency),
+                         _posting(_check_cash(account), -n, currency)])
+
+
+def payment_returned(code: str, seq: int, date: dt.date, category: str, account: str,
+                     amount: Decimal, currency: str) -> data.Transaction:
+    """An aid payment that came back (it bounced, or the member returned it): the money is
+    in the cash account again and owed to the request again, until it is paid anew or the
+    approval is cancelled. Aid paid is reported net of these."""
+    code = _check_code(code, REQUEST_CODE, "code")
+    n = to_amount(amount, currency)
+    category = _check_category(category)
+    return _transaction(_meta(f"return:{code}:{_check_seq(seq)}"), _check_date(date),
+                        "Aid payment returned", _label(category), code,
+                        [_posting(_check_cash(account), n, currency),
+                         _posting(acc.APPROVED, -n, currency)])
 
 
 def opening_balance(account: str, date: dt.date, amount: Decimal,

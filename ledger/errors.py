@@ -135,6 +135,12 @@ class SealRefused(LedgerError):
     rule = "seal"
 
 
+class StartRefused(LedgerError):
+    """The books' start cannot move there: a month is sealed, or the day is not earlier."""
+
+    rule = "start"
+
+
 class SealOutOfOrder(SealRefused):
     """Months are sealed one after the other, oldest first."""
 

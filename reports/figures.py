@@ -30,6 +30,7 @@ from ledger.money import quantum
 from ledger.seal import first_day_after
 from ledger.state import GENESIS, month_of
 from reports.flows import Flows, month_flows
+from reports.periods import Period, publication_periods
 from reports.privacy import Group, Row, Rules, protect
 
 if TYPE_CHECKING:
@@ -211,6 +212,8 @@ class MonthFigures:
     attested: int = 0              # auditors whose `carebooks audit` of the month passed
     balances_shown: bool = True    # month-end cash (`balances_chain`); outstanding and
                                    # available never leave the fund exactly (docs/privacy.md)
+    period: Period | None = None   # the publication period holding the month, once closed
+    pending: bool = False          # sealed, waiting for later months to close its period
 
     @property
     def opening_cash(self) -> Decimal:
@@ -262,6 +265,8 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
     paid_shown = _paid_shown_by_month(books, state, month, anyone, rules,
                                       paid.total.shown)
     shown = balances_chain(paid_shown.items())
+    period, pending = _period_of(books, month, _Themselves(
+        (f.code, f.recipient) for f in facts), rules)
     return MonthFigures(
         fund=_fund_title(books), month=month, currency=cur, prepared_on=today,
         month_over=today >= first_day_after(month), rules=rules, per_request=not by_code,
@@ -271,7 +276,25 @@ def month_figures(books: Books, month: str, *, facts: Iterable[RequestFact] = ()
         timing=_timing(facts, month, rules) if by_code else None,
         trend=public_trend(state, month, paid_shown, shown), seal=seal,
         latest_seal=_as_info(state.last_seal) if state.last_seal else None,
-        treasurers=int(treasurers), balances_shown=month in shown)
+        treasurers=int(treasurers), balances_shown=month in shown, period=period,
+        pending=pending)
+
+
+class _Themselves(dict):
+    """Request code -> recipient; a code without a fact stands for its own recipient."""
+
+    def __missing__(self, code: str) -> str:
+        return code
+
+
+def _period_of(books: Books, month: str, recipients: dict,
+               rules: Rules) -> tuple[Period | None, bool]:
+    """The publication period holding `month` (None if it has none yet), and whether the
+    month is sealed and waits for a period (`reports.periods`): the community's books
+    publish the same periods, so the report can point at them."""
+    publication = publication_periods(books, recipients, rules)
+    period = next((p for p in publication.periods if month in p.months), None)
+    return period, month in publication.pending
 
 
 def balances_chain(passes: Iterable[tuple[str, bool]]) -> set[str]:

@@ -2,7 +2,8 @@
 
 Approved aid is a positive posting to an aid account and a cancellation a negative one;
 aid paid is a positive posting to Liabilities:Aid:Approved in a transaction that takes
-the money from a cash account, in the category of the request's aid account (a payment
+the money from a cash account, less a negative one in a transaction that brings it back
+(a returned payment: aid paid is net of returns), in the category of the request's aid account (a payment
 posts to no aid account). Donations and refunds are the negative and positive postings
 to Income:Donations:*, fees the postings to Expenses:Operations:Fees. Words
 (payees, narrations) are never used to decide what an entry is.
@@ -59,6 +60,7 @@ def month_flows(entries: list, state: BooksState) -> Flows:
             continue
         code = _request_code(entry)
         from_cash = any(acc.is_cash(p.account) and p.units.number < 0 for p in entry.postings)
+        into_cash = any(acc.is_cash(p.account) and p.units.number > 0 for p in entry.postings)
         for p in entry.postings:
             if p.units.currency != cur:
                 continue
@@ -67,6 +69,10 @@ def month_flows(entries: list, state: BooksState) -> Flows:
                 table = flows.approved if number > 0 else flows.cancelled
                 _add(table, acc.category_of(account), code, abs(number))
             elif account == acc.APPROVED and number > 0 and from_cash:
+                _add(flows.paid, _category_of_request(state, code), code, number)
+            elif account == acc.APPROVED and number < 0 and into_cash:
+                # a payment that came back: aid paid is net of returns, never a line of
+                # its own (a return is aid information: it would single its request out)
                 _add(flows.paid, _category_of_request(state, code), code, number)
             elif account.startswith(acc.DONATION_ROOT + ":"):
                 if number < 0:

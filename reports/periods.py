@@ -7,8 +7,13 @@ a small fund's months merge, oldest first, into longer periods until the rule ho
 ("September–November 2026: 7 people helped"). Months after the last such period are
 *pending*: nothing about their aid, and no cash balance inside them, is published.
 
+A period also closes only when what is still owed at its end (approved, not yet paid
+nor cancelled) falls on no one or on at least `k` people with nobody dominant: the
+community's books assert that balance at each period's end, and one person's unpaid
+remainder would be theirs alone (`owed_is_safe`).
+
 Grouping runs from the oldest sealed month forward and closes a period as soon as the
-rule holds, so a published period never changes when later months are sealed: the
+rules hold, so a published period never changes when later months are sealed: the
 periods of a fund are a prefix-stable function of its sealed books, its policy and the
 recipient of each request code.
 
@@ -200,18 +205,47 @@ def period_is_safe(months: Sequence[MonthAid], who: Mapping[str, Hashable],
             and is_safe(_group("all", paid, who), rules))
 
 
+def owed_after(owed: Mapping[str, Decimal], month: MonthAid) -> dict[str, Decimal]:
+    """What each request code still has approved and unpaid after `month`, from `owed`
+    before it: approvals add, payments and cancellations take away."""
+    out = dict(owed)
+    for table, sign in ((month.approved, 1), (month.paid, -1), (month.cancelled, -1)):
+        for per in table.values():
+            for code, amount in per.items():
+                out[code] = out.get(code, ZERO) + sign * amount
+    return {code: amount for code, amount in out.items() if amount}
+
+
+def owed_is_safe(owed: Mapping[str, Decimal], who: Mapping[str, Hashable],
+                 rules: Rules) -> bool:
+    """True when what is still owed may be published: it falls on no one, or on at least
+    `k` people with nobody above the dominance share.
+
+    A period's end publishes what is approved and unpaid (`Liabilities:Aid:Approved` in
+    the community's books, and it follows from running approvals less payments); owed to
+    one to k−1 people it is their unpaid remainders, which their next payment repeats
+    (the same rule as `reports.figures._difference_safe` for a month)."""
+    group = Group("owed")
+    for code, amount in sorted(owed.items()):
+        group.add(_recipient(who, code), abs(amount))
+    return is_safe(group, rules)
+
+
 def plan_periods(months: Sequence[MonthAid], who: Mapping[str, Hashable],
                  rules: Rules) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
     """Group consecutive months (oldest first) into periods; (periods, pending months).
 
-    A period closes with the first month that makes its aid safe; months after the last
-    closed period are pending.
+    A period closes with the first month that makes its aid safe and after which what is
+    still owed falls on no one or on at least k people (`owed_is_safe`); months after the
+    last closed period are pending. `months` start with the books' first month of aid.
     """
     periods: list[tuple[str, ...]] = []
     current: list[MonthAid] = []
+    owed: dict[str, Decimal] = {}
     for month in months:
         current.append(month)
-        if period_is_safe(current, who, rules):
+        owed = owed_after(owed, month)
+        if period_is_safe(current, who, rules) and owed_is_safe(owed, who, rules):
             periods.append(tuple(m.month for m in current))
             current = []
     return periods, tuple(m.month for m in current)

@@ -27,6 +27,7 @@ from reports.figures import TrendPoint, balances_chain, trend
 
 if TYPE_CHECKING:
     from ledger.state import BooksState
+    from reports.periods import Period, Publication
     from reports.figures import AidCell, AidTable, MonthFigures
 
 ZERO = Decimal(0)
@@ -155,10 +156,13 @@ def _money(value: Decimal) -> str:
 
 
 def public_month(month: str, figures: MonthFigures | None, disclosure: Disclosure,
-                 live_now: Live, privacy: dict) -> dict:
+                 live_now: Live, privacy: dict,
+                 periods: tuple[PeriodRow, ...] = ()) -> dict:
     """What anyone may read about `month`: exact figures only when it is published
-    (`figures` given), month-end balances only when `disclosure` allows them."""
+    (`figures` given), month-end balances only when `disclosure` allows them, and every
+    closed publication period (`by_periods`)."""
     out = {"month": month, "currency": live_now.currency, "exact": False,
+           "periods": [p.as_json() for p in periods],
            "live": live_now.as_json(), "published": figures is not None,
            "sealed": False, "seal_hash": None, "donations": None, "aid_approved": None,
            "aid_paid": None, "cancelled": None, "cash": None, "outstanding": None,
@@ -180,11 +184,11 @@ def public_month(month: str, figures: MonthFigures | None, disclosure: Disclosur
 
 
 def full_month(figures: MonthFigures, live_now: Live, privacy: dict,
-               published: bool) -> dict:
+               published: bool, periods: tuple[PeriodRow, ...] = ()) -> dict:
     """Everything about `month`, for treasurers and admins: the public answer's fields,
     every one filled in, and each cash account's opening and closing balance."""
     out = public_month(figures.month, figures, Disclosure(frozenset({figures.month})),
-                       live_now, privacy)
+                       live_now, privacy, periods)
     k = figures.rules.k
     out.update(exact=True, published=published, outstanding=_money(figures.outstanding),
                available=_money(figures.available),
@@ -194,6 +198,56 @@ def full_month(figures: MonthFigures, live_now: Live, privacy: dict,
                balances={a.account: {"opening": _money(a.opening), "closing": _money(a.closing)}
                          for a in figures.accounts})
     return out
+
+
+# --- publication periods -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    """One publication period as every public document prints it: exact totals, as the
+    community's books hold them (a period's aid covers at least k people, nobody
+    dominant, and what is owed at its end falls on no one or on k people)."""
+
+    key: str                       # `2026-09..2026-11`, as in the community's books
+    months: tuple[str, ...]
+    recipients: int                # distinct people helped
+    donations: Decimal             # less refunds
+    fees: Decimal
+    aid_approved: Decimal          # less cancellations
+    aid_paid: Decimal
+    cash: Decimal                  # all accounts together, at the period's end
+
+    @property
+    def start(self) -> str:
+        """The first month (`YYYY-MM`)."""
+        return self.months[0]
+
+    @property
+    def end(self) -> str:
+        """The last month (`YYYY-MM`)."""
+        return self.months[-1]
+
+    def as_json(self) -> dict:
+        """The API's `periods` item."""
+        return {"period": self.key, "from": self.start, "to": self.end,
+                "recipients": self.recipients, "donations": _money(self.donations),
+                "fees": _money(self.fees), "aid_approved": _money(self.aid_approved),
+                "aid_paid": _money(self.aid_paid), "cash": _money(self.cash)}
+
+
+def period_row(period: Period) -> PeriodRow:
+    """The public figures of one publication period."""
+    return PeriodRow(period.key, period.months, period.recipients,
+                     sum((d.total - d.refunds_total for d in period.donations), ZERO),
+                     period.fees, period.approved.total.total, period.paid.total.total,
+                     sum((c.closing for c in period.cash), ZERO))
+
+
+def by_periods(publication: Publication) -> tuple[PeriodRow, ...]:
+    """Every closed publication period, oldest first: what the page, the API and the PDF
+    print of aid over more than one month (`reports.periods`)."""
+    return tuple(period_row(p) for p in publication.periods)
 
 
 # --- the trend -----------------------------------------------------------------------------
@@ -232,6 +286,7 @@ def full_trend(state: BooksState, month: str) -> tuple[TrendRow, ...]:
                  for p in trend(state, month))
 
 
-__all__ = ["Band", "Disclosure", "Live", "TrendPoint", "TrendRow", "listed",
+__all__ = ["Band", "Disclosure", "Live", "PeriodRow", "TrendPoint", "TrendRow", "by_periods",
+           "listed", "period_row",
            "available_at_end_of", "band", "band_unit", "full_month", "full_trend", "live",
            "public_month", "public_trend"]

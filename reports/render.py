@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from reports import chart
 from reports.figures import OTHER, TOTAL, TREND_MONTHS
+from reports.public import period_row
 from reports.verify import N_, checks
 
 if TYPE_CHECKING:
@@ -115,6 +116,15 @@ class Formats:
                                locale=self.locale)
         return text[:1].upper() + text[1:] if capital else text
 
+    def period(self, months) -> str:
+        """A publication period: `September–November 2026`, `Septiembre–noviembre de
+        2026`, `December 2026–February 2027`, or one month, `May 2026`."""
+        first, last = months[0], months[-1]
+        if first == last:
+            return self.month(first, capital=True)
+        start = self.month(first, "MMMM" if first[:4] == last[:4] else "yMMMM", capital=True)
+        return f"{start}–{self.month(last)}"
+
     def category(self, key: str) -> str:
         """The name of an aid or donation category (`rent` -> `Rent`, `Alquiler`)."""
         return self._gettext(NAMES[key]) if key in NAMES else key.replace("-", " ").capitalize()
@@ -165,6 +175,7 @@ def render_html(figures: MonthFigures, *, lang: str = "en", paper: str = "a4") -
     fmt = Formats(lang, figures.currency)
     return env.get_template("report.html.j2").render(
         f=figures, fmt=fmt, lang=lang, page_size=PAPERS[paper], checks=checks(figures),
+        period=period_row(figures.period) if figures.period else None,
         trend_chart=_trend_chart(figures))
 
 

@@ -1,11 +1,11 @@
-"""The "Check these numbers yourself" steps: shell commands over the public books.
+"""The "Check these numbers yourself" steps: shell commands over the community's books.
 
-Each `Check` is one command a reader runs in the downloaded `books/` folder (with
-`pip install beancount beanquery`), and the strings its output must contain. The
-commands are built from the figures, so they reproduce exactly what the report shows:
-the bean-query filters name only the aid categories the report shows (hidden ones are
-reproduced only combined, as the report shows them), and amounts are exact — the
-report rounds per-category amounts, and says so. The tests run every command.
+Each `Check` is one command a reader runs in the folder of the community's books they
+downloaded (`/books.zip`, with `pip install beancount beanquery`), and the strings its
+output must contain: the month's seal (and the Merkle root receipts are checked
+against), and the exact figures of the publication period that holds the month
+(`reports.periods`). The month's own figures come from the fund's books, which only its
+auditors read (`carebooks audit` checks them). The tests run every command.
 
 Numbers in `expect` are written as bean-query prints them: `1234.50`, no separators.
 A query whose rows are all filtered out prints nothing, which stands for 0.
@@ -19,32 +19,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ledger import accounts as acc
-from ledger.accounts import AID_ROOT, APPROVED, FEES
-from ledger.seal import first_day_after
-from ledger.state import month_file
+from ledger.accounts import APPROVED
 
 if TYPE_CHECKING:
-    from reports.figures import AidTable, MonthFigures
+    from reports.figures import MonthFigures
 
-MAIN = "main.beancount"
+MAIN, SEALS = "main.beancount", "seals.beancount"   # the community's books' files
 
 
 def N_(message: str) -> str:  # noqa: N802 (the gettext marker Babel's extractor looks for)
     """Mark `message` for translation; it is translated where it is rendered."""
     return message
-
-
-ROUNDED = N_("Rounded to the fund's rounding unit, these are the amounts in the report.")
-AID = {  # the steps of one aid table: by category, per request, combined hidden, all
-    "approved": (N_("Aid approved, by category shown."),
-                 N_("Aid approved, one line per request (the median is the middle amount)."),
-                 N_("Aid approved, the categories not shown separately, combined."),
-                 N_("Aid approved, all categories.")),
-    "paid": (N_("Aid paid, by category shown."),
-             N_("Aid paid, one line per request (the median is the middle amount)."),
-             N_("Aid paid, the categories not shown separately, combined."),
-             N_("Aid paid, all categories.")),
-}
 
 
 @dataclass(frozen=True)
@@ -68,140 +53,62 @@ def query(sql: str) -> str:
     return f'bean-query {MAIN} "{sql}"'
 
 
-def _leaves(accounts: tuple[str, ...]) -> str:
-    """A regular expression matching exactly these accounts: `^Expenses:Aid:(Food|Rent)$`."""
-    names = sorted(a.rsplit(":", 1)[-1] for a in accounts)
-    return f"^{AID_ROOT}:({'|'.join(map(re.escape, names))})$"
-
-
-def _labels(accounts: tuple[str, ...]) -> str:
-    """The narration words of these categories' payments: `^(Food|Rent),`."""
-    words = sorted(a.rsplit(":", 1)[-1].replace("-", " ").capitalize() for a in accounts)
-    return f"^({'|'.join(map(re.escape, words))}),"
-
-
-def _nonzero(pairs) -> tuple[tuple[str, ...], ...]:
-    return tuple((account, plain(value)) for account, value in pairs if value)
-
-
 def checks(fig: MonthFigures) -> tuple[Check, ...]:
-    """Every step that reproduces the report's figures and its seal from the public books."""
-    y, m = fig.month[:4], int(fig.month[5:7])
-    in_month = f"year = {y} AND month = {m}"
-    start, end = f"{fig.month}-01", first_day_after(fig.month).isoformat()
-    out = [Check(N_("The books are valid: this prints nothing."), f"bean-check {MAIN}")]
+    """Every step that reproduces the report's seal and its publication period's figures
+    from the community's books (what anyone downloads: `/books.zip`).
+
+    The month's own figures come from the fund's books, which only the fund's auditors
+    read (`carebooks audit`); the community's books hold the month's seal, with the Merkle
+    root of its entries, and the totals of the publication period that holds it.
+    """
+    out = [Check(N_("The books are valid, balances at each period's end included: this "
+                    "prints nothing."), f"bean-check {MAIN}")]
     seal = fig.seal
     if seal.sealed:
         out += [
-            Check(N_("The month's file is the one that was sealed: the file hash."),
-                  f"sha256sum {month_file(fig.month)}", ((seal.file_sha256,),)),
             Check(N_("The seal as the books record it: month, file hash, previous seal, seal."),
-                  f"grep '\"carebooks-seal\" \"{fig.month}\"' seals.beancount",
+                  f"grep '\"carebooks-seal\" \"{fig.month}\"' {SEALS}",
                   ((seal.file_sha256, seal.prev, seal.seal_hash),)),
-            Check(N_("The seal hash follows from the month, the file hash and the previous seal."),
+            Check(N_("The seal hash follows from the month, the hash of the month's file in "
+                     "the fund's books, the previous seal and the Merkle root of the "
+                     "month's entries (receipts are checked against that root).")
+                  if seal.merkle_root else
+                  N_("The seal hash follows from the month, the hash of the month's file in "
+                     "the fund's books and the previous seal."),
                   ("printf '%s\\n%s\\n%s\\n%s\\n' " if seal.merkle_root else
                    "printf '%s\\n%s\\n%s\\n' ")
                   + f"{fig.month} {seal.file_sha256} {seal.prev} {seal.merkle_root} | sha256sum"
                   .replace("  ", " "), ((seal.seal_hash,),)),
         ]
-    # Balances only where the report shows them: with the month's donations, a hidden
-    # month's closing cash would give its aid away (reports.figures.balances_chain).
-    out += [] if not fig.balances_shown else [
-        Check(N_("Cash at the start of the month, all accounts together."),
-              query("SELECT sum(number) AS cash WHERE account ~ '^Assets:Fund:' "
-                    f"AND date < {start}"),
-              ((plain(fig.opening_cash),),) if fig.opening_cash else ()),
-    ]
-    d = fig.donations
+    period = fig.period
+    if period is None:
+        return tuple(out)
+    where = f"entry_meta('period') = '{period.key}'"
     out += [
-        Check(N_("Donations: how many, and their total before fees, by kind."),
-              query("SELECT account, count(*) AS donations, -sum(number) AS total WHERE "
-                    f"account ~ '^Income:Donations:' AND number < 0 AND {in_month} "
-                    "GROUP BY account ORDER BY account"),
+        Check(N_("The publication period's donations: how many, and their total before "
+                 "fees, by kind."),
+              query("SELECT account, meta('donations') AS donations, -number AS total WHERE "
+                    f"{where} AND account ~ '^Income:Donations:' AND number < 0 "
+                    "ORDER BY account"),
               tuple((acc.donation_account(k.kind), str(k.count), plain(k.total))
-                    for k in d.by_kind)),
-        Check(N_("Processor and bank fees."),
-              query(f"SELECT sum(number) AS fees WHERE account = '{FEES}' AND {in_month}"),
-              ((plain(d.fees),),) if d.fees else ()),
-        Check(N_("Refunds of donations."),
-              query("SELECT count(*) AS refunds, sum(number) AS total WHERE "
-                    f"account ~ '^Income:Donations:' AND number > 0 AND {in_month}"),
-              ((str(d.refunds_count), plain(d.refunds_total)),) if d.refunds_count else ()),
+                    for k in period.donations if k.count)),
+        Check(N_("The publication period's aid approved, by published group, with how many "
+                 "people each covers."),
+              query("SELECT account, number AS total, meta('recipients') AS people WHERE "
+                    f"{where} AND account ~ '^Expenses:Aid:' ORDER BY account"),
+              tuple((acc.aid_account(g.label), plain(g.total), str(g.recipients))
+                    for g in period.approved.groups if g.recipients)),
+        Check(N_("The publication period's aid paid, by published group, with how many "
+                 "people each covers."),
+              query("SELECT meta('paid') AS paid, number AS total, meta('recipients') AS "
+                    f"people WHERE {where} AND account = '{APPROVED}' AND number > 0 "
+                    "ORDER BY paid"),
+              tuple((g.label, plain(g.total), str(g.recipients))
+                    for g in period.paid.groups if g.recipients)),
+        Check(N_("Cash at the end of the publication period, all accounts together."),
+              query("SELECT sum(number) AS cash WHERE account = 'Assets:Fund:All' AND "
+                    f"date <= {period.last_day.isoformat()}"),
+              ((plain(sum((c.closing for c in period.cash), Decimal(0))),),)
+              if any(c.closing for c in period.cash) else ()),
     ]
-    out += _aid_checks(fig.aid_approved, "approved", in_month)
-    out += _aid_checks(fig.aid_paid, "paid", in_month)
-    if fig.cancelled.shown and fig.cancelled.requests:
-        out.append(Check(N_("Approvals cancelled in the month."),
-                         query("SELECT -sum(number) AS cancelled WHERE "
-                               f"account ~ '^Expenses:Aid:' AND number < 0 AND {in_month}"),
-                         note=ROUNDED))
-    out += [] if not fig.balances_shown else [
-        Check(N_("Cash at the end of the month, all accounts together."),
-              query(f"SELECT sum(number) AS cash WHERE account ~ '^Assets:Fund:' "
-                    f"AND date < {end}"),
-              ((plain(fig.closing_cash),),) if fig.closing_cash else ()),
-    ]
-    if fig.trend:
-        first = f"{fig.trend[0].month}-01"
-        out += [
-            Check(N_("Trend: donations less refunds, per month."),
-                  query("SELECT year, month, -sum(number) AS donations WHERE "
-                        f"account ~ '^Income:Donations:' AND date >= {first} AND date < {end} "
-                        "GROUP BY year, month ORDER BY year, month"),
-                  tuple((p.month[:4], str(int(p.month[5:])), plain(p.donations))
-                        for p in fig.trend if p.donations)),
-            Check(N_("Trend: aid paid, per month."),
-                  query(f"SELECT year, month, sum(number) AS paid WHERE account = '{APPROVED}' "
-                        f"AND payee = 'Aid paid' AND date >= {first} AND date < {end} "
-                        "GROUP BY year, month ORDER BY year, month"),
-                  tuple((p.month[:4], str(int(p.month[5:])), plain(p.aid_paid))
-                        for p in fig.trend if p.aid_paid)),
-        ]
-        if fig.balances_shown:
-            out.append(Check(
-                N_("Trend: the change in cash, per month; cash at the end of a month is "
-                   "the running sum."),
-                query("SELECT year, month, sum(number) AS change WHERE "
-                      f"account ~ '^Assets:Fund:' AND date < {end} "
-                      "GROUP BY year, month ORDER BY year, month"),
-                note=N_("The last line's running sum is the closing cash above.")))
     return tuple(out)
-
-
-def _aid_checks(table: AidTable, kind: str, in_month: str) -> list[Check]:
-    """Per shown category, the combined hidden ones, and the total of one aid table.
-
-    Approved aid is read from the aid accounts; paid aid from the payments, whose
-    narration starts with the category (a payment posts to no aid account).
-    """
-    shown = tuple(c for c in table.rows if c.shown and c.requests)
-    if kind == "approved":
-        group = "account"
-        base = f"account ~ '^Expenses:Aid:' AND number > 0 AND {in_month}"
-        only = lambda accounts: f"account ~ '{_leaves(accounts)}'"  # noqa: E731
-    else:
-        group = "subst(',.*', '', narration) AS category"
-        base = f"account = '{APPROVED}' AND payee = 'Aid paid' AND {in_month}"
-        only = lambda accounts: f"narration ~ '{_labels(accounts)}'"  # noqa: E731
-    name = group.rsplit(" ", 1)[-1]
-    by_category, per_request, combined, everything = AID[kind]
-    out = []
-    if shown:
-        accounts = tuple(a for c in shown for a in c.accounts)
-        out += [
-            Check(by_category,
-                  query(f"SELECT {group}, sum(number) AS total WHERE {base} AND "
-                        f"{only(accounts)} GROUP BY {name} ORDER BY {name}"), note=ROUNDED),
-            Check(per_request,
-                  query(f"SELECT {group}, joinstr(links) AS request, sum(number) AS amount "
-                        f"WHERE {base} AND {only(accounts)} GROUP BY {name}, request "
-                        f"ORDER BY {name}, amount")),
-        ]
-    if table.other is not None and table.other.shown and table.other.requests:
-        out.append(Check(combined,
-                         query(f"SELECT sum(number) AS total WHERE {base} AND "
-                               f"{only(table.other.accounts)}"), note=ROUNDED))
-    if table.total.shown and table.total.requests:
-        out.append(Check(everything,
-                         query(f"SELECT sum(number) AS total WHERE {base}"), note=ROUNDED))
-    return out

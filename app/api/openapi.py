@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MONEY = {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$", "examples": ["450.00"]}
 DATE = {"type": "string", "format": "date"}
+SIGNED = {"type": "string", "pattern": r"^-?\d{1,12}\.\d{2}$", "examples": ["-12.50"]}
 NULLABLE_MONEY = {"anyOf": [MONEY, {"type": "null"}]}
 CATEGORY = {"type": "string", "examples": ["rent"]}
 ACCOUNT = {"type": "string", "pattern": r"^Assets:Fund:[A-Z][A-Za-z0-9-]*$",
@@ -104,6 +105,28 @@ def spec() -> dict:
                         body={"required": False, "content": {"application/json": {"schema": {
                             "type": "object", "properties": {"amount": MONEY},
                             "additionalProperties": False}}}})},
+        "/api/v1/requests/{code}/returned": {
+            "post": _op("returnPayment", "Record that a payment came back, e.g. it bounced "
+                        "(treasurer)", 200, "Request", ERR, params=[CODE], post=True,
+                        body={"required": False, "content": {"application/json": {"schema": {
+                            "type": "object", "properties": {
+                                "amount": MONEY, "account": ACCOUNT, "date": DATE},
+                            "additionalProperties": False}}}})},
+        "/api/v1/transfers": {
+            "post": _op("createTransfer", "Move money between the fund's own cash accounts, "
+                        "less an optional fee (treasurer)", 201, "Transfer", ERR, post=True,
+                        body=_body({"amount": MONEY, "fee": MONEY, "from_account": ACCOUNT,
+                                    "to_account": ACCOUNT, "date": DATE},
+                                   ["amount", "from_account", "to_account"]))},
+        "/api/v1/costs": {
+            "post": _op("createCost", "Pay a running cost of the fund (treasurer)", 201,
+                        "Cost", ERR, post=True,
+                        body=_body({"amount": MONEY, "account": ACCOUNT, "date": DATE,
+                                    "kind": {"type": "string", "examples": ["fees", "other"]}},
+                                   ["amount", "account"]))},
+        "/api/v1/movements": {
+            "get": _op("listMovements", "The latest transfers and running costs (treasurer)",
+                       200, "MovementList", (401, 403))},
         "/api/v1/summary": {
             "get": _op("getSummary", "A month's public figures", 200, "Summary", (422,),
                        public=True, params=[{"name": "month", "in": "query", "required": False,
@@ -133,8 +156,8 @@ def spec() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Carebooks API", "version": "1",
-                 "description": "Requests, approvals, payments and donations of a mutual "
-                                "aid fund. Money is a string (\"450.00\")."},
+                 "description": "Requests, approvals, payments, donations, transfers "
+                                "and running costs of a mutual aid fund. Money is a string (\"450.00\")."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": paths,
@@ -206,7 +229,27 @@ def spec() -> dict:
                     "outstanding": NULLABLE_MONEY,
                     "available": {"type": ["string", "null"]}, "sealed": {"type": "boolean"},
                     "seal_hash": {"type": ["string", "null"]},
-                    "privacy": {"type": "object"}}},
+                    "privacy": {"type": "object"},
+                    "periods": {"type": "array", "description": (
+                        "Every closed publication period, oldest first: months merged "
+                        "until their aid covers k people (docs/privacy.md); exact totals, "
+                        "as the community's books hold them."), "items": {
+                        "type": "object", "properties": {
+                            "period": {"type": "string"}, "from": {"type": "string"},
+                            "to": {"type": "string"}, "recipients": {"type": "integer"},
+                            "donations": SIGNED, "fees": SIGNED, "aid_approved": SIGNED,
+                            "aid_paid": SIGNED, "cash": SIGNED}}}}},
+                "Transfer": {"type": "object", "required": ["code", "amount"],
+                             "properties": {
+                                 "code": {"type": "string", "pattern": r"^T-\d{4}-\d{4,6}$"},
+                                 "date": DATE, "from_account": ACCOUNT, "to_account": ACCOUNT,
+                                 "amount": MONEY, "fee": MONEY, "arrived": MONEY}},
+                "Cost": {"type": "object", "required": ["code", "amount"], "properties": {
+                    "code": {"type": "string", "pattern": r"^C-\d{4}-\d{4,6}$"},
+                    "date": DATE, "kind": {"type": "string"}, "account": ACCOUNT,
+                    "amount": MONEY}},
+                "MovementList": {"type": "object", "properties": {
+                    "movements": {"type": "array", "items": {"type": "object"}}}},
                 "Seal": {"type": "object", "properties": {
                     "month": {"type": "string"}, "file_sha256": {"type": "string"},
                     "previous": {"type": "string"}, "seal_hash": {"type": "string"},

@@ -9,7 +9,7 @@ from app.api.idempotency import idempotent
 from app.api.openapi import spec
 from app.models import Role
 from app.web.cache import cacheable
-from app.workflow import donations, months, requests, summary
+from app.workflow import donations, months, movements, requests, summary
 from app.workflow.errors import Forbidden, Unauthenticated
 
 
@@ -109,6 +109,35 @@ def list_donations():
 def refund_donation(code: str):
     """A treasurer refunds what is left of a donation."""
     return jsonify(donations.refund(_treasurer(), code, body("amount")))
+
+
+@bp.post("/requests/<code>/returned")
+@idempotent
+def return_payment(code: str):
+    """A treasurer records that a payment came back (it bounced)."""
+    return jsonify(movements.return_payment(_treasurer(), code,
+                                            body("amount", "account", "date")))
+
+
+@bp.post("/transfers")
+@idempotent(status=201)
+def create_transfer():
+    """A treasurer moves money between the fund's own cash accounts."""
+    return jsonify(movements.transfer(_treasurer(), body(
+        "amount", "fee", "from_account", "to_account", "date"))), 201
+
+
+@bp.post("/costs")
+@idempotent(status=201)
+def create_cost():
+    """A treasurer pays a running cost of the fund."""
+    return jsonify(movements.cost(_treasurer(), body("amount", "account", "date", "kind"))), 201
+
+
+@bp.get("/movements")
+def list_movements():
+    """The latest transfers and running costs (treasurers)."""
+    return jsonify({"movements": movements.recent(_treasurer())})
 
 
 @bp.get("/summary")

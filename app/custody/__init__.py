@@ -8,9 +8,11 @@ shared memory (`memory.py`) until the fund is locked again (idle time, `carebook
 a re-split, a shred, or a restart). While locked, the server still *seals* new text with
 the public key; reading a sealed value gives a `Locked` placeholder instead of the text.
 
-`app/crypto.py` calls `seal_for` and `open_for` for the columns in COLUMNS; everything
-else (the outbox's entries bound for the public books, second-factor secrets, uploaded
-statements) stays under the data key, and docs/privacy.md says why.
+`app/crypto.py` calls `seal_for` and `open_for` for the columns in COLUMNS: what people
+wrote, uploaded statement files held for an import (`app/workflow/uploads.py`), and a
+second-factor secret not yet wrapped under its person's password (`factor.py`; the
+custody migration seals those, so that the data key opens none). The outbox's entries
+bound for the public books stay under the data key, and docs/privacy.md says why.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from app.custody import envelope, memory, shares, store
 
 COLUMNS = frozenset({"aid_request.story", "aid_request.contact", "request_note.body",
-                     "donation.donor_name", "idempotency_key.response"})
+                     "donation.donor_name", "idempotency_key.response", "person.totp_secret",
+                     "upload.statement"})
 IDLE_ENV = "CAREBOOKS_CUSTODY_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 30
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from app.imports.bank import BankImporter, Mapping, MappingInvalid
 from app.imports.base import CONSENT_COLUMN, CsvImporter, donation_entry
-from app.imports.lines import (DONATION, OUTGOING, SKIP, FormatRefused, Parsed, RowError,
-                               StatementLine)
+from app.imports.lines import (DONATION, OUTGOING, REFUND, SKIP, TRANSFER, FormatRefused,
+                               Parsed, RowError, StatementLine)
 from app.imports.paypal import PayPalImporter
 from app.imports.stripe import StripeImporter
 from app.imports.venmo import VenmoImporter
@@ -18,8 +18,8 @@ FORMATS = ("paypal", "venmo", "stripe", "bank")
 _CLASSES = {"paypal": PayPalImporter, "venmo": VenmoImporter, "stripe": StripeImporter}
 
 __all__ = ["BankImporter", "CONSENT_COLUMN", "CsvImporter", "DONATION", "FORMATS",
-           "FormatRefused", "Mapping", "MappingInvalid", "OUTGOING", "Parsed",
-           "PayPalImporter", "RowError", "SKIP", "StatementLine", "StripeImporter",
+           "FormatRefused", "Mapping", "MappingInvalid", "OUTGOING", "Parsed", "REFUND",
+           "PayPalImporter", "RowError", "SKIP", "StatementLine", "StripeImporter", "TRANSFER",
            "VenmoImporter", "donation_entry", "importer"]
 
 

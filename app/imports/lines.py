@@ -16,8 +16,10 @@ from decimal import Decimal, InvalidOperation
 
 from ledger.money import minor_unit
 
-# What a kind of line becomes: a donation, a payment offered as a match, or nothing.
+# What a kind of line becomes: a donation, a payment offered as a match, a transfer
+# between the fund's own accounts, a refund of a donation in the same source, or nothing.
 DONATION, OUTGOING, SKIP = "donation", "outgoing", "skip"
+TRANSFER, REFUND = "transfer", "refund"
 MAX_BYTES = 1024 * 1024  # a year of a small fund's PayPal activity is far below this
 
 
@@ -69,6 +71,7 @@ class StatementLine:
     note: str = ""                  # why a SKIP line is not imported
     key: str = ""                   # the dedup key, set by the importer
     moved: bool = True              # False for pending, failed or authorisation-only rows
+    of: str = ""                    # a refund's: the source's id of the payment refunded
 
     @property
     def net(self) -> Decimal:

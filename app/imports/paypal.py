@@ -8,10 +8,11 @@ column `consent_public_name` when the export carries it.
 from __future__ import annotations
 
 from app.imports.base import Cell, CsvImporter
-from app.imports.lines import (DONATION, OUTGOING, SKIP, CellError, StatementLine,
-                               parse_date, parse_money)
+from app.imports.lines import (DONATION, OUTGOING, REFUND, SKIP, TRANSFER, CellError,
+                               StatementLine, parse_date, parse_money)
 
-TRANSFER_WORDS = ("withdrawal", "deposit", "transfer", "currency conversion", "hold")
+TRANSFER_WORDS = ("withdrawal", "deposit", "transfer")   # to or from the fund's bank
+NOT_MOVED_WORDS = ("currency conversion", "hold")
 
 
 class PayPalImporter(CsvImporter):
@@ -42,7 +43,8 @@ class PayPalImporter(CsvImporter):
             currency=cell("Currency").upper() or self.currency, reference=txn,
             name=(cell("Name") or None) if consent and kind == DONATION else None,
             consent=consent and kind == DONATION, kind=kind, note=note,
-            moved=status.lower() == "completed" and gross != 0)]
+            moved=status.lower() == "completed" and gross != 0,
+            of=cell("Reference Txn ID") if kind == REFUND else "")]
 
 
 def _classify(type_: str, status: str, gross, fee) -> tuple[str, str]:
@@ -51,10 +53,14 @@ def _classify(type_: str, status: str, gross, fee) -> tuple[str, str]:
         return SKIP, f"status {status[:20] or 'empty'}: only completed payments are imported"
     if gross == 0:
         return SKIP, "no money moved"
+    if any(w in low for w in NOT_MOVED_WORDS):
+        return SKIP, "a currency conversion or hold: no money left the fund"
     if any(w in low for w in TRANSFER_WORDS):
-        return SKIP, "a transfer between the fund's own accounts: record it as a transfer"
+        return TRANSFER, ""
     if "refund" in low or "reversal" in low or "chargeback" in low:
-        return SKIP, "a refund: refund the donation it belongs to on the donations page"
+        if gross >= 0:
+            return SKIP, "a refund received: record it by hand"
+        return REFUND, ""
     if gross > 0:
         if fee < 0:
             raise CellError(f"Fee: PayPal gave back {-fee} on money received; "

@@ -9,7 +9,8 @@ balances. Amounts look like `+ $25.00` and `- $40.00`.
 from __future__ import annotations
 
 from app.imports.base import Cell, CsvImporter
-from app.imports.lines import (DONATION, OUTGOING, SKIP, CellError, StatementLine,
+from app.imports.lines import (DONATION, OUTGOING, SKIP, TRANSFER, CellError,
+                               StatementLine,
                                parse_date, parse_money)
 
 
@@ -36,9 +37,10 @@ class VenmoImporter(CsvImporter):
             kind, note = SKIP, f"status {cell('Status')[:20] or 'empty'}: only complete " \
                                "payments are imported"
         elif "transfer" in type_:
-            kind, note = SKIP, "a transfer to the bank: record it as a transfer"
+            kind, note = TRANSFER, ""
         elif "refund" in type_:
-            kind, note = SKIP, "a refund: refund the donation it belongs to on the donations page"
+            kind, note = SKIP, ("a refund: refund the donation it belongs to on the "
+                                "donations page (Venmo's export does not say which)")
         elif total > 0:
             kind, note = DONATION, ""   # the total is what the donor paid; the fee Venmo's
         elif total < 0:

@@ -70,6 +70,11 @@ def _pending() -> int | None:
     return pending["id"]
 
 
+def _ticket() -> str | None:
+    """The one-time key that opens the password's key held between the sign-in steps."""
+    return (session.get("pending") or {}).get("ticket")
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @address_limit()
 @account_limit()
@@ -88,8 +93,10 @@ def sign_in():
                 session["next"] = target
             if not who.needs_second_factor:
                 return _finish(who.id)
-            session["pending"] = {"id": who.id, "at": time.time()}
-            step = "account.code" if who.totp_secret else "account.setup"
+            # the password's key, held for the next step: its one-time key in this cookie
+            ticket = sessions.factor_ticket(who.id, form.password.data or "")
+            session["pending"] = {"id": who.id, "at": time.time(), "ticket": ticket}
+            step = "account.code" if who.has_second_factor else "account.setup"
             return redirect(url_for(step), 303)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("account/sign_in.html", form=form), status
@@ -105,7 +112,7 @@ def code():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            sessions.check_second_factor(person_id, form.code.data or "")
+            sessions.check_second_factor(person_id, form.code.data or "", _ticket())
         except Unauthenticated as exc:
             attach(form, WorkflowError(exc.message, field="code"))
         else:
@@ -122,14 +129,16 @@ def setup():
     if person_id is None:
         return redirect(url_for("account.sign_in"), 303)
     who = _person(person_id)
-    if who.totp_secret:
+    if who.has_second_factor:
         return redirect(url_for("account.code"), 303)
-    secret = sessions.setup_secret(person_id)  # server-side, encrypted; not in the cookie
+    # server-side, wrapped under the password's key; not in the cookie
+    secret = sessions.setup_secret(person_id, _ticket())
     form = CodeForm()
     form.code.label.text = _("The 6-digit code from your authenticator app")  # no recovery codes yet
     if form.validate_on_submit():
         try:
-            codes = sessions.confirm_totp(person_id, secret, form.code.data or "")
+            codes = sessions.confirm_totp(person_id, secret, form.code.data or "",
+                                          ticket=_ticket())
         except Unauthenticated as exc:
             attach(form, WorkflowError(exc.message, field="code"))
         else:

@@ -1,6 +1,8 @@
 """The custody pages (issue 21): whether the fund is locked, the unlock form (K shares),
-lock now, and shred (K shares and a typed confirmation). Treasurers and admins only; a
-POST needs a recent sign-in. Shares typed here are used once, in memory, and never kept.
+lock now, split the key (or re-split it with K current shares), each holder's share shown
+once, and shred (K shares and a ticked box). Treasurers and admins only; a POST needs a
+recent sign-in. Shares typed here are used once, in memory, and never kept; shares made
+here wait in the server's locked memory page until their holder sees them, then are gone.
 """
 
 from __future__ import annotations
@@ -8,11 +10,13 @@ from __future__ import annotations
 import functools
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, TextAreaField
+from wtforms import BooleanField, IntegerField, TextAreaField
+from wtforms.validators import Optional
 
 from app import custody
 from app.custody.shares import ShareError
@@ -25,6 +29,16 @@ bp = Blueprint("custody", __name__, url_prefix="/custody")
 class SharesForm(FlaskForm):
     shares = TextAreaField(_l("Shares, one a line"),
                            render_kw={"rows": 4, "autocomplete": "off", "spellcheck": "false"})
+
+
+class SplitForm(FlaskForm):
+    needed = IntegerField(_l("Shares needed to unlock"), default=2, validators=[Optional()],
+                          render_kw={"inputmode": "numeric"})
+
+
+class ResplitForm(SharesForm):
+    needed = IntegerField(_l("Shares needed to unlock, from now on"), default=2,
+                          validators=[Optional()], render_kw={"inputmode": "numeric"})
 
 
 class ShredForm(SharesForm):
@@ -49,11 +63,22 @@ def _lines(form: SharesForm) -> list[str]:
     return [line for line in (form.shares.data or "").splitlines() if line.strip()]
 
 
-def _page(status: int = 200, unlock_form=None, shred_form=None):
+def _page(status: int = 200, unlock_form=None, shred_form=None, split_form=None,
+          resplit_form=None):
+    from app.custody import memory
+    from app.db import engine
+
     current = custody.current()
+    people = dict(steps.holders(engine()))
+    waiting = memory.waiting_shares()
+    waiting_for = [people.get(pid, "?") for pid in waiting[2]] if waiting else []
     return render_template("custody/index.html", custody=current,
-                           unlocked=custody.is_unlocked(),
+                           unlocked=custody.is_unlocked(), holders=list(people.values()),
+                           waiting_for=waiting_for,
+                           mine_waiting=bool(waiting and person().id in waiting[2]),
                            unlock_form=unlock_form or SharesForm(prefix="u"),
+                           split_form=split_form or SplitForm(prefix="n"),
+                           resplit_form=resplit_form or ResplitForm(prefix="r"),
                            shred_form=shred_form or ShredForm(prefix="s")), status
 
 
@@ -119,3 +144,75 @@ def shred():
                         "be read again. Destroy older backups too."), "success")
                 return redirect(url_for("custody.index"), 303)
     return _page(422, shred_form=form)
+
+
+def _needed(form) -> int | None:
+    value = form.needed.data
+    if value is None or form.needed.errors:
+        form.needed.errors = [_("Shares needed: a whole number, at least 2")]
+        return None
+    return value
+
+
+@bp.post("/split")
+@keyholder
+@recent
+def split():
+    """A new key, one share for each treasurer and admin, each shown once to its holder."""
+    from app.db import engine
+
+    form = SplitForm(prefix="n")
+    if form.validate_on_submit() and (needed := _needed(form)) is not None:
+        try:
+            split_id = steps.split_on_page(engine(), needed)
+        except ShareError as exc:
+            form.needed.errors = [str(exc)]
+        else:
+            steps.record("custody.split_started", person().id, split=split_id)
+            flash(_("The key is split. Each treasurer and admin now sees their share once, "
+                    "on this page; the split is in force when all have seen theirs."),
+                  "success")
+            return redirect(url_for("custody.index"), 303)
+    return _page(422, split_form=form)
+
+
+@bp.post("/resplit")
+@keyholder
+@recent
+def resplit():
+    """New shares for the same key (a holder left): K current shares open it."""
+    from app.db import engine
+
+    form = ResplitForm(prefix="r")
+    if form.validate_on_submit() and (needed := _needed(form)) is not None:
+        try:
+            split_id = steps.resplit_on_page(engine(), _lines(form), needed)
+        except ShareError as exc:
+            form.shares.errors = [str(exc)]
+        else:
+            steps.record("custody.resplit_started", person().id, split=split_id)
+            flash(_("New shares are made. Each treasurer and admin now sees theirs once, on "
+                    "this page; until all have, the old shares still open the key."),
+                  "success")
+            return redirect(url_for("custody.index"), 303)
+    return _page(422, resplit_form=form)
+
+
+@bp.post("/share")
+@keyholder
+@recent
+def share():
+    """Your share of a split made on this page, shown this once and then forgotten."""
+    from app.db import engine
+
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    shown = steps.show_share(engine(), person().id)
+    if shown is None:
+        flash(_("You have no share waiting: it was shown already, or the split was made "
+                "again."), "error")
+        return redirect(url_for("custody.index"), 303)
+    share_, split_ = shown
+    steps.record("custody.share_shown", person().id, split=split_.id, share=share_.number)
+    return render_template("custody/share.html", share=share_, split=split_,
+                           qr=Markup(share_.svg()))  # nosec B704: segno draws hex digits only

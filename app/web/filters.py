@@ -51,8 +51,20 @@ def month_name(value: str) -> str:
     return format_date(dt.date.fromisoformat(value + "-01"), format="MMMM y").capitalize()
 
 
+def period_name(months) -> str:
+    """A publication period's months -> `September–November 2026`, `December 2026–February
+    2027`, or one month's name, in the reader's language."""
+    first, last = months[0], months[-1]
+    if first == last:
+        return month_name(first)
+    start = (format_date(dt.date.fromisoformat(first + "-01"), format="MMMM").capitalize()
+             if first[:4] == last[:4] else month_name(first))
+    return f"{start}–{month_name(last)}"
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.jinja_env.filters.update(
-        money=money, band=band, day=day, month_name=month_name, status_words=status_words,
+        money=money, band=band, day=day, month_name=month_name, period_name=period_name,
+        status_words=status_words,
         category=category_label, payout=lambda m: str(PAYOUT_LABELS.get(m, m)))

@@ -40,13 +40,13 @@ def _options(form) -> dict:
 
 
 def _preview_page(shown: dict, token: str, options: dict, fmt: str, status: int = 200,
-                  error: str | None = None):
+                  error: str | None = None, sealed: bool = False):
     form = ConfirmImportForm(formdata=None, token=token, digest=shown["digest"], format=fmt,
                              mapping=options["mapping"] or "", account=options["account"] or "",
                              category=options["category"])
     if error:
         form.form_errors.append(error)
-    return render_template("treasurer/import_preview.html", p=shown, form=form,
+    return render_template("treasurer/import_preview.html", p=shown, form=form, sealed=sealed,
                            chosen={k[6:]: v for k, v in request.form.items()
                                    if k.startswith("match-")}), status
 
@@ -65,7 +65,8 @@ def import_page():
             attach(form, exc)
         else:
             token = uploads.hold(person().id, data)
-            return _preview_page(shown, token, _options(form), form.format.data)
+            return _preview_page(shown, token, _options(form), form.format.data,
+                                 sealed=uploads.is_sealed(person().id, token))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("treasurer/import.html", form=form,
                            mappings=imports.mapping_names()), status
@@ -88,6 +89,10 @@ def import_confirm():
         return back
     try:
         data = uploads.take(person().id, token)
+    except uploads.FundLocked as exc:  # kept, sealed: the same form, to confirm once unlocked
+        form.form_errors.append(exc.message)
+        return render_template("treasurer/import_held.html", form=form, chosen={
+            k: v for k, v in request.form.items() if k.startswith("match-")}), 409
     except WorkflowError as exc:
         flash(exc.message, "error")
         return back

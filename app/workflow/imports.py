@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from flask import current_app
@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from app.db import session_scope
 from app.fund import books, donation_categories
-from app.imports import (FORMATS, OUTGOING, SKIP, FormatRefused, Mapping,
+from app.imports import (FORMATS, OUTGOING, REFUND, SKIP, TRANSFER, FormatRefused, Mapping,
                          MappingInvalid, RowError, StatementLine, donation_entry, importer)
 from app.models import (AidRequest, Donation, ImportedLine, ImportMapping, Person,
                         Status, utcnow)
@@ -52,6 +52,8 @@ class Plan:
     file_sha256: str
     donations: list[StatementLine] = field(default_factory=list)
     outgoing: list[tuple[StatementLine, list[dict]]] = field(default_factory=list)
+    transfers: list[tuple[StatementLine, str]] = field(default_factory=list)  # other account
+    refunds: list[tuple[StatementLine, str]] = field(default_factory=list)    # donation code
     duplicates: list[tuple[StatementLine, str]] = field(default_factory=list)
     skipped: list[StatementLine] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -70,6 +72,13 @@ class Plan:
                     for d in self.donations],
             "outgoing": [{"row": o.row, "date": o.date.isoformat(), "amount": str(-o.amount),
                           "candidates": cands} for o, cands in self.outgoing],
+            "transfers": [{"row": t.row, "date": t.date.isoformat(), "amount": str(abs(t.amount)),
+                           "fee": str(t.fee),
+                           "from_account": self.account if t.amount < 0 else other,
+                           "to_account": other if t.amount < 0 else self.account}
+                          for t, other in self.transfers],
+            "refunds": [{"row": r.row, "date": r.date.isoformat(), "amount": str(-r.amount),
+                         "fee_returned": str(-r.fee), "of": code} for r, code in self.refunds],
             "duplicates": [{"row": d.row, "date": d.date.isoformat(), "amount": str(d.amount),
                             "of": of} for d, of in self.duplicates],
             "skipped": [{"row": s.row, "date": s.date.isoformat(), "amount": str(s.amount),
@@ -165,12 +174,15 @@ def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
             if code not in outgoing[row][1]:
                 raise InvalidInput(_("match: %(code)s is not a request row %(row)s can pay",
                                      code=code, row=row), field="match")
-        if not plan.donations and not matches:
-            return {"added": 0, "codes": [], "paid": [], "duplicates": len(plan.duplicates)}
+        if not plan.donations and not matches and not plan.transfers and not plan.refunds:
+            return {"added": 0, "codes": [], "paid": [], "transfers": [], "refunds": [],
+                    "duplicates": len(plan.duplicates)}
         written = []  # every entry, checked against the books once all are written
         codes = []
+        real: dict[str, str] = {}   # placeholder code -> the donation's own code
         for line in plan.donations:
             code = next_code(session, "D", line.date.year)
+            real[_placeholder(line)] = code
             entry = donation_entry(line, code, plan.account, plan.category)
             written.append(entry)
             session.add(Donation(code=code, date=line.date, amount=line.amount, fee=line.fee,
@@ -182,6 +194,39 @@ def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
             audit.record(session, actor.id, "donation.recorded", code, amount=str(line.amount),
                          fee=str(line.fee), account=plan.account, via=f"import:{plan.fmt}")
             codes.append(code)
+        moved = []
+        for line, other in plan.transfers:
+            code = next_code(session, "T", line.date.year)
+            entry = _transfer_entry(line, code, plan.account, other, cur)
+            written.append(entry)
+            enqueue(session, entry)
+            session.add(_record(plan, line, "transfer", code, entry, actor))
+            audit.record(session, actor.id, "transfer.recorded", code,
+                         amount=str(abs(line.amount)), fee=str(line.fee),
+                         via=f"import:{plan.fmt}")
+            moved.append(code)
+        refunded = []
+        session.flush()  # the donations just added, for their refunds below
+        for line, dcode in plan.refunds:
+            dcode = real.get(dcode, dcode)
+            donation = session.exec(select(Donation).where(Donation.code == dcode)
+                                    .with_for_update()).one()
+            amount = -line.amount
+            if amount > donation.amount - donation.refunded:
+                raise Conflict(_("row %(row)s: the refund is more than is left of %(code)s; "
+                                 "nothing was written", row=line.row, code=dcode),
+                               field="file")
+            seq = donation.refund_count + 1
+            entry = _refund_entry(line, dcode, seq, donation.category, donation.account, cur)
+            donation.refunded += amount
+            donation.fee += line.fee   # a fee given back is a negative fee
+            donation.refund_count = seq
+            written.append(entry)
+            enqueue(session, entry)
+            session.add(_record(plan, line, "refund", dcode, entry, actor))
+            audit.record(session, actor.id, "donation.refunded", dcode, amount=str(amount),
+                         seq=seq, via=f"import:{plan.fmt}")
+            refunded.append(dcode)
         paid = []
         for row, code in sorted(matches.items()):
             line = outgoing[row][0]
@@ -203,8 +248,31 @@ def confirm(actor: Person, data: bytes, fmt: str, *, digest: str,
                            field="file") from None
         for entry in written:
             _check_in(state, entry)
-    return {"added": len(codes), "codes": codes, "paid": paid,
-            "duplicates": len(plan.duplicates)}
+    return {"added": len(codes), "codes": codes, "paid": paid, "transfers": moved,
+            "refunds": refunded, "duplicates": len(plan.duplicates)}
+
+
+def _transfer_entry(line: StatementLine, code: str, account: str, other: str, cur: str):
+    """A transfer line: money out of `account` to `other`, or into it from `other`; the
+    line's fee is the part that did not arrive."""
+    if line.amount < 0:
+        return E.transfer(code, line.date, account, other, -line.amount, cur,
+                          fee=line.fee or None)
+    return E.transfer(code, line.date, other, account, line.amount, cur, fee=line.fee or None)
+
+
+def _refund_entry(line: StatementLine, dcode: str, seq: int, category: str, account: str,
+                  cur: str):
+    """A refund line of donation `dcode` (the processor may give its fee back: -fee)."""
+    return E.donation_refund(dcode, seq, line.date, category, account, -line.amount, cur,
+                             fee_returned=(-line.fee) or None)
+
+
+def transfer_account(plan_account: str, cash: list[str]) -> str | None:
+    """The fund's account at the other end of an imported transfer: its bank (the place a
+    processor pays out to), or None when the statement is the bank's own."""
+    bank = next((a for a in cash if a.rsplit(":", 1)[-1].lower() == "bank"), None)
+    return bank if bank and bank != plan_account else None
 
 
 def stored_key(source: str, key: str) -> str:
@@ -295,9 +363,12 @@ def _plan(session: Session, actor: Person, data: bytes, fmt: str, mapping: str |
     plan = Plan(fmt, imp.cash_account, imp.category, hashlib.sha256(data).hexdigest(),
                 errors=list(parsed.errors))
     keys = [line.key for line in parsed.lines]
-    done = _known(session, imp.fmt, keys, "code")
+    done = _known(session, imp.fmt, keys + [line.of for line in parsed.lines if line.of],
+                  "code")
     first_row: dict[str, int] = {}
     state = books().state.copy()
+    later: list[StatementLine] = []
+    new_donations: dict[str, StatementLine] = {}  # source id -> a donation this file adds
     for line in parsed.lines:
         if line.kind == SKIP:
             plan.skipped.append(line)
@@ -312,22 +383,74 @@ def _plan(session: Session, actor: Person, data: bytes, fmt: str, mapping: str |
         if line.kind == OUTGOING:
             plan.outgoing.append((line, []))
             continue
+        if line.kind in (TRANSFER, REFUND):
+            later.append(line)  # once every donation of the file is counted in
+            continue
         try:
             if line.consent and line.name:
                 E.safe_display_name(line.name)
-            _check_in(state, donation_entry(line, f"D-{line.date.year}-9{line.row:05d}",
-                                            plan.account, plan.category))
+            _check_in(state, donation_entry(line, _placeholder(line), plan.account,
+                                            plan.category))
         except EntryRefused as exc:
             plan.errors.append(RowError(line.row, exc.message))
         except BooksRefused as exc:
             plan.errors.append(RowError(line.row, exc.message))
         else:
             plan.donations.append(line)
+            if line.source_id:
+                new_donations[line.source_id] = line
+    for line in later:
+        _plan_movement(session, plan, state, line, done, new_donations)
     plan.errors.sort(key=lambda e: e.row)
     if plan.outgoing:
         plan.outgoing = [(line, _candidates(session, actor, -line.amount, imp.fmt))
                          for line, _none in plan.outgoing]
     return plan
+
+
+def _placeholder(line: StatementLine) -> str:
+    """The donation code a line's entry is checked under before it has its own."""
+    return f"D-{line.date.year}-9{line.row:05d}"
+
+
+def _plan_movement(session: Session, plan: Plan, state: BooksState, line: StatementLine,
+                   done: dict[str, str], new_donations: dict[str, StatementLine]) -> None:
+    """A transfer or refund line: planned (and counted into `state`), skipped, or an error."""
+    if line.kind == TRANSFER:
+        other = transfer_account(plan.account, state.cash_accounts())
+        if other is None:
+            plan.skipped.append(replace(line, note=_(
+                "a transfer between the fund's own accounts: record it on the Money page, "
+                "or import the other account's statement")))
+            return
+        entry = _transfer_entry(line, f"T-{line.date.year}-9{line.row:05d}", plan.account,
+                                other, state.currency)
+        target = (plan.transfers, (line, other))
+    else:
+        dcode = done.get(line.of) if line.of else None
+        donation = session.exec(select(Donation).where(Donation.code == dcode)).first() \
+            if dcode else None
+        if donation is not None:
+            category, account, seq = donation.category, donation.account, \
+                donation.refund_count + 1
+        elif line.of and line.of in new_donations:  # a donation this file adds
+            first = new_donations[line.of]
+            dcode, category, account, seq = _placeholder(first), plan.category, \
+                plan.account, 1
+        else:
+            plan.skipped.append(replace(line, note=_(
+                "a refund of a payment not imported here: refund its donation on the "
+                "donations page")))
+            return
+        earlier = sum(1 for r, of in plan.refunds if of == dcode)
+        entry = _refund_entry(line, dcode, seq + earlier, category, account, state.currency)
+        target = (plan.refunds, (line, dcode))
+    try:
+        _check_in(state, entry)
+    except (EntryRefused, BooksRefused) as exc:
+        plan.errors.append(RowError(line.row, exc.message))
+    else:
+        target[0].append(target[1])
 
 
 _METHOD = {"paypal": "paypal", "venmo": "venmo", "bank": "bank", "stripe": "bank"}

@@ -166,6 +166,15 @@ def _new_reset_codes() -> tuple[list[str], str]:
     return codes, json.dumps([_digest(c) for c in codes])
 
 
+def _forget_factor(person: Person) -> None:
+    """A passphrase set without the old one (a claim code, a recovery code) cannot open a
+    second factor wrapped under the old one (app/custody/factor.py): the factor is
+    dropped, and set up again at the next sign-in if the person's roles need one."""
+    person.totp_secret = person.totp_pending = None
+    person.totp_wrapped = person.totp_hold = None
+    person.totp_last_step, person.recovery_codes = None, None
+
+
 def claim(code: str, passphrase: str) -> tuple[Person, list[str]]:
     """Trade a claim code for an account: the passphrase is set, the code dies, every
     earlier session ends; return the person and ten recovery codes (shown once)."""
@@ -189,6 +198,7 @@ def claim(code: str, passphrase: str) -> tuple[Person, list[str]]:
         row.used_at = utcnow()
         person = session.get(Person, row.person_id)
         person.password_hash, person.reset_codes = password_hash, hashed
+        _forget_factor(person)
         audit.record(session, person.id, "person.claimed", f"person:{person.id}")
         revoke_all(session, person.id, "password change")
         session.flush()
@@ -212,6 +222,7 @@ def reset_passphrase(handle: str, code: str, passphrase: str) -> Person:
         if digest in unused:
             unused.remove(digest)
             person.reset_codes, person.password_hash = json.dumps(unused), password_hash
+            _forget_factor(person)
             audit.record(session, person.id, "auth.passphrase_reset", f"person:{person.id}",
                          left=len(unused))
             session.flush()

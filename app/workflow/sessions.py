@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 from sqlmodel import delete, select
 
+from app.custody import factor
 from app.db import session_scope
 from app.models import Person, WebSession, utcnow
 from app.workflow import audit
@@ -158,16 +159,70 @@ def _totp_step(secret: str, code: str, last_step: int | None) -> int | None:
     return None
 
 
-def setup_secret(person_id: int) -> str:
-    """The secret offered to `person_id` at their first sign-in: made once and kept in
-    their row, encrypted, until a right code turns it on (never in the cookie)."""
+def factor_ticket(person_id: int, password: str) -> str:
+    """The password step passed: make the person's wrapping key from `password`, move a
+    second-factor secret still under a fund key under it (the migration, locked or not),
+    and hold the key for the code step. Returns the ticket for the visitor's cookie."""
+    with session_scope() as session:   # Argon2 runs outside any write transaction
+        person = session.get(Person, person_id)
+        stored = (person.totp_wrapped, _pending_text(person))
+    key = factor.key_for(password, *stored)
     with session_scope() as session:
         person = session.get(Person, person_id)
-        if not person.totp_pending:
-            person.totp_pending = new_totp_secret()
-        return person.totp_pending
+        _wrap_legacy(session, person, key)
+        ticket, person.totp_hold = factor.hold(key, person.id)
+    return ticket
 
 
+def _pending_text(person: Person) -> str | None:
+    pending = person.totp_pending
+    return None if getattr(pending, "locked", False) else pending
+
+
+def _readable_legacy(person: Person) -> str | None:
+    """A secret still in `totp_secret` that this process can read (data key, or the
+    custody key while unlocked); None when absent or sealed to a locked key."""
+    secret = person.totp_secret
+    return None if secret is None or getattr(secret, "locked", False) else secret
+
+
+def _wrap_legacy(session, person: Person, key: factor.Key) -> None:
+    secret = _readable_legacy(person)
+    if secret is not None and person.totp_wrapped is None:
+        person.totp_wrapped = factor.wrap(secret, key, person.id)
+        person.totp_secret = None
+        audit.record(session, person.id, "auth.second_factor_wrapped", f"person:{person.id}")
+
+
+def _held(person: Person, ticket: str | None) -> factor.Key | None:
+    return factor.release(person.totp_hold, ticket, person.id)
+
+
+def setup_secret(person_id: int, ticket: str | None = None) -> str:
+    """The secret offered to `person_id` at their first sign-in: made once and kept in
+    their row (never in the cookie) until a right code turns it on; wrapped under the
+    password's key held by `ticket` when there is one."""
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+        key = _held(person, ticket)
+        pending = _pending_text(person)
+        secret = None
+        if factor.is_wrapped(pending):
+            try:
+                secret = factor.unwrap(pending, key, person.id, "person.totp_pending") \
+                    if key else None
+            except factor.FactorError:
+                secret = None
+        elif pending:
+            secret = pending
+        opened = secret is not None and factor.is_wrapped(pending)
+        if secret is None:
+            secret = new_totp_secret()
+        if key is not None and not opened:
+            person.totp_pending = factor.wrap(secret, key, person.id, "person.totp_pending")
+        elif key is None and pending != secret:
+            person.totp_pending = secret
+        return secret
 def keep_shown_once(token: str, codes: list[str]) -> None:
     """Hold the recovery codes in this session's row, encrypted, until they are shown."""
     import json
@@ -192,9 +247,11 @@ def take_shown_once(token: str) -> list[str] | None:
     return codes
 
 
-def confirm_totp(person_id: int, secret: str, code: str) -> list[str]:
+def confirm_totp(person_id: int, secret: str, code: str, *, ticket: str | None = None,
+                 password: str | None = None) -> list[str]:
     """Turn on the second factor once the app shows a right code; return recovery codes
-    (shown once; only their SHA-256 is kept)."""
+    (shown once; only their SHA-256 is kept). The secret is kept wrapped under the
+    password's key (held by `ticket`, or made from `password`)."""
     import json
 
     step = _totp_step(secret, code, None)
@@ -202,37 +259,67 @@ def confirm_totp(person_id: int, secret: str, code: str) -> list[str]:
         raise Unauthenticated(_("that code is not right; check the time on your phone"))
     codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}"
              for _ in range(RECOVERY_CODES)]
+    made = factor.derive(password) if password is not None else None
     with session_scope() as session:
         person = session.get(Person, person_id)
-        person.totp_secret, person.totp_last_step = secret, step
-        person.totp_pending = None
+        key = made or _held(person, ticket)
+        if key is None:
+            raise Unauthenticated(_("please sign in again"))
+        person.totp_wrapped, person.totp_secret = factor.wrap(secret, key, person.id), None
+        person.totp_last_step, person.totp_pending, person.totp_hold = step, None, None
         person.recovery_codes = json.dumps([_digest(c) for c in codes])
         audit.record(session, person_id, "auth.second_factor_on", f"person:{person_id}")
     return codes
 
 
-def check_second_factor(person_id: int, code: str) -> None:
-    """Accept a code from the app (each code once) or an unused recovery code."""
+def _secret(person: Person, key: factor.Key | None) -> str | None:
+    """The person's TOTP secret, readable with `key` (or still under a fund key)."""
+    if person.totp_wrapped is not None:
+        if key is None:
+            return None
+        try:
+            return factor.unwrap(person.totp_wrapped, key, person.id)
+        except factor.FactorError:
+            return None
+    return _readable_legacy(person)
+
+
+def check_second_factor(person_id: int, code: str, ticket: str | None = None, *,
+                        key: factor.Key | None = None) -> None:
+    """Accept a code from the app (each code once) or an unused recovery code. The app's
+    secret is opened with the password's key: `key`, or the one `ticket` holds."""
     import json
 
+    sealed_away = False
     with session_scope() as session:
         person = session.get(Person, person_id)
-        if person is None or not person.totp_secret or not person.active:
+        if person is None or not person.has_second_factor or not person.active:
             raise Unauthenticated(_("please sign in"))
-        step = _totp_step(person.totp_secret, code, person.totp_last_step)
+        key = key or _held(person, ticket)
+        secret = _secret(person, key)
+        sealed_away = secret is None and person.totp_wrapped is None
+        step = _totp_step(secret, code, person.totp_last_step) if secret else None
         if step is not None:
-            person.totp_last_step = step
+            person.totp_last_step, person.totp_hold = step, None
+            if key is not None:
+                _wrap_legacy(session, person, key)
             return
         digest = _digest((code or "").strip().lower())
         unused = json.loads(person.recovery_codes or "[]")
         if digest in unused:
             unused.remove(digest)
-            person.recovery_codes = json.dumps(unused)
+            person.recovery_codes, person.totp_hold = json.dumps(unused), None
             audit.record(session, person_id, "auth.recovery_code_used", f"person:{person_id}",
                          left=len(unused))
             return
+        if secret is None and not sealed_away:  # the held key is gone: start again
+            raise Unauthenticated(_("please sign in again"))
     with session_scope() as session:  # after the first transaction ended cleanly
         audit.record(session, person_id, "auth.second_factor_failed", f"person:{person_id}")
+    if sealed_away:
+        raise Unauthenticated(_("your authenticator's secret is sealed to the fund's key "
+                                "until your first sign-in while it is unlocked: type one of "
+                                "your recovery codes, or ask two treasurers to unlock"))
     raise Unauthenticated(_("that code is not right, or it was already used"))
 
 
@@ -247,7 +334,8 @@ def confirm_again(token: str, password: str, code: str | None) -> None:
     person, _row = person_for_session(token)
     check_password(login_of(person), password)
     if person.needs_second_factor:
-        check_second_factor(person.id, code or "")
+        key = factor.key_for(password, person.totp_wrapped)
+        check_second_factor(person.id, code or "", key=key)
     with session_scope() as session:
         row = session.exec(select(WebSession).where(
             WebSession.token_sha256 == _digest(token))).first()
@@ -264,8 +352,18 @@ def change_password(person_id: int, current: str, new: str) -> None:
         person = session.get(Person, person_id)
     check_password(login_of(person), current)
     digest = people.hash_password(new)
+    # the second factor follows the password: opened with the old key, wrapped under the
+    # new (both made before the write transaction: Argon2 takes a while)
+    old_key = factor.key_for(current, person.totp_wrapped) if person.totp_wrapped else None
+    new_key = factor.derive(new)
     with session_scope() as session:
-        session.get(Person, person_id).password_hash = digest
+        person = session.get(Person, person_id)
+        person.password_hash = digest
+        secret = _secret(person, old_key)
+        if secret is not None:
+            person.totp_wrapped = factor.wrap(secret, new_key, person.id)
+            person.totp_secret = None
+        person.totp_pending, person.totp_hold = None, None
         audit.record(session, person_id, "auth.password_changed", f"person:{person_id}")
         revoke_all(session, person_id, "password change")
     end_all(person_id)

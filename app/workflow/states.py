@@ -24,6 +24,7 @@ class Action(StrEnum):
     withdraw = "withdraw"
     cancel = "cancel"
     pay = "pay"
+    return_payment = "return-payment"
 
 
 def N_(message: str) -> str:
@@ -47,6 +48,10 @@ TRANSITIONS: dict[tuple[Status, Action], tuple[str, frozenset[Status]]] = {
     (S.partially_paid, Action.cancel): (TREASURER, frozenset({S.cancelled})),
     (S.approved, Action.pay): (TREASURER, frozenset({S.partially_paid, S.paid})),
     (S.partially_paid, Action.pay): (TREASURER, frozenset({S.partially_paid, S.paid})),
+    # a payment came back (it bounced): owed again, to be paid anew or cancelled
+    (S.paid, Action.return_payment): (TREASURER, frozenset({S.partially_paid, S.approved})),
+    (S.partially_paid, Action.return_payment): (TREASURER,
+                                                frozenset({S.partially_paid, S.approved})),
 }
 
 FINAL = frozenset({S.paid, S.denied, S.withdrawn, S.cancelled})
@@ -58,7 +63,7 @@ _WORDS = {S.submitted: N_("waiting for a decision"), S.needs_info: N_("waiting f
 ACTION_WORDS = {Action.ask: N_("ask about"), Action.answer: N_("answer"),
                 Action.approve: N_("approve"), Action.deny: N_("deny"),
                 Action.withdraw: N_("withdraw"), Action.cancel: N_("cancel"),
-                Action.pay: N_("pay")}
+                Action.pay: N_("pay"), Action.return_payment: N_("record a returned payment of")}
 
 
 def status_words(status: Status | str) -> str:

@@ -40,6 +40,7 @@ TREND_MONTHS = 12
 _CACHE = "carebooks.public_cache"
 _FIGURES = "carebooks.sealed_figures"
 _LOCK = "carebooks.public_lock"
+_PERIODS = "carebooks.public_periods"
 
 
 def today() -> dt.date:
@@ -137,6 +138,26 @@ def _public_inputs(now: dt.date) -> tuple[dict[str, MonthFigures], public.Disclo
                                                 if f.balances_shown))
 
 
+def _periods() -> tuple[public.PeriodRow, ...]:
+    """The fund's closed publication periods, as the community's books publish them; kept
+    per seal chain and policy (periods are made of sealed months only, and the request
+    codes of a sealed month, and whose they are, never change)."""
+    from app.workflow import community
+    from reports.periods import UnknownRequest, publication_periods
+
+    key = (tuple(s.seal_hash for s in books().state.seals), rules_mod.privacy())
+    hit = current_app.extensions.get(_PERIODS)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    try:
+        rows = public.by_periods(publication_periods(books(), community.recipients(),
+                                                     community.rules()))
+    except UnknownRequest:   # a code typed into the books by hand: `carebooks check` says
+        rows = ()
+    current_app.extensions[_PERIODS] = (key, rows)
+    return rows
+
+
 def _last_months(n: int, month: str) -> list[str]:
     out = [month]
     for _ in range(n - 1):
@@ -154,6 +175,7 @@ class PublicView:
     published: dict[str, MonthFigures]
     disclosure: public.Disclosure
     trend: tuple[public.TrendRow, ...]
+    periods: tuple[public.PeriodRow, ...] = ()   # closed publication periods, oldest first
 
     @property
     def latest(self) -> str | None:
@@ -176,7 +198,8 @@ def _public_view(now: dt.date) -> tuple[PublicView, tuple]:
         published, disclosure = _public_inputs(now)
         trend = public.public_trend(_last_months(TREND_MONTHS, month_of(now)), published,
                                     disclosure)
-        view = PublicView(public.live(state, now, unit), privacy, published, disclosure, trend)
+        view = PublicView(public.live(state, now, unit), privacy, published, disclosure, trend,
+                          _periods())
         cache.clear()  # answers of an older key
         cache["view"] = (key, view)
     return view, key
@@ -198,7 +221,7 @@ def public_answer(month: str | None = None) -> Answer:
     if hit is not None and hit[0] == key:
         return hit[1]
     data = public.public_month(month, view.published.get(month), view.disclosure, view.live,
-                               view.privacy)
+                               view.privacy, view.periods)
     answer = _answer(data, now)
     cache[month] = (key, answer)
     return answer
@@ -238,7 +261,7 @@ def full_summary(month: str | None = None) -> dict:
     state = books().state
     figures = reports.build(month, today=now)
     return public.full_month(figures, public.live(state, now, unit), privacy,
-                             month in published_months())
+                             month in published_months(), _periods())
 
 
 def full_page(now: dt.date | None = None) -> dict:
@@ -250,7 +273,7 @@ def full_page(now: dt.date | None = None) -> dict:
     unit, privacy, _ = _policy()
     return {"figures": reports.build(month_of(now), today=now),
             "live": public.live(state, now, unit), "privacy": privacy,
-            "trend": public.full_trend(state, month_of(now)),
+            "trend": public.full_trend(state, month_of(now)), "periods": _periods(),
             "cash": state.cash(), "committed": state.committed(),
             "available": state.available()}
 

@@ -36,7 +36,7 @@ def _digest(token: str) -> str:
 def may_hold(person: Person) -> tuple[str, ...]:
     """The scopes `person` may be given now."""
     allowed = ["read", "request"]
-    if person.has(Role.treasurer) and person.totp_secret:
+    if person.has(Role.treasurer) and person.has_second_factor:
         allowed.append("money")
     return tuple(allowed)
 

@@ -2,7 +2,10 @@
 
 Bank and PayPal files hold other people's names, so the bytes are encrypted with the data
 key (`app.crypto`), kept under the instance folder readable by the app alone, deleted on
-confirm or cancel, and swept after an hour whatever happens.
+confirm or cancel, and swept after an hour whatever happens. Under custody they are
+sealed to the fund's public key instead (column `upload.statement` is one custody
+covers): a file can be held while the fund is locked, but read back — to confirm the
+import — only while it is unlocked (`Held` says which).
 """
 
 from __future__ import annotations
@@ -75,11 +78,63 @@ def take(person_id: int, token: str) -> bytes:
         raise InvalidInput(_("file: this preview has expired; upload the file again"),
                            field="file") from None
     try:
-        return base64.b64decode(crypto.decrypt(sealed, _COLUMN))
-    except Exception:  # noqa: BLE001 - a key rotated away or a damaged file: upload again
+        opened = crypto.decrypt(sealed, _COLUMN)
+        if getattr(opened, "locked", False) and not getattr(opened, "shredded", False):
+            raise FundLocked(_("file: held and sealed (%(locked)s); confirm again within "
+                               "the hour once the fund is unlocked", locked=opened),
+                             field="file")
+        return base64.b64decode(opened, validate=True)
+    except FundLocked:
+        raise
+    except Exception:  # noqa: BLE001 - a key rotated away, shredded, damaged: upload again
         path.unlink(missing_ok=True)
         raise InvalidInput(_("file: this preview has expired; upload the file again"),
                            field="file") from None
+
+
+class FundLocked(InvalidInput):
+    """A held file sealed to the custody key while the fund is locked (it stays held)."""
+
+
+def is_sealed(person_id: int, token: str) -> bool:
+    """True when the held file is sealed to the custody key and the fund is locked."""
+    from app import custody
+
+    try:
+        sealed = _path(person_id, token).read_text()
+    except (FileNotFoundError, InvalidInput):
+        return False
+    return sealed.startswith(crypto.CUSTODY_PREFIX) and not custody.is_unlocked()
+
+
+def reseal_held() -> int:
+    """Seal every held file not sealed yet to the custody key (the custody migration).
+    Each file is replaced atomically and keeps its age, so a crash leaves it whole."""
+    done = 0
+    for path in sorted(_folder().iterdir()):
+        if path.name.startswith("."):
+            continue
+        try:
+            sealed, age = path.read_text(), path.stat()
+        except FileNotFoundError:
+            continue
+        if sealed.startswith(crypto.CUSTODY_PREFIX):
+            continue
+        try:
+            new = crypto.encrypt(crypto.decrypt(sealed, _COLUMN), _COLUMN)
+        except crypto.DataKeyError:  # unreadable already: it would never be imported
+            path.unlink(missing_ok=True)
+            continue
+        tmp = path.with_name(f".{path.name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(new)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.utime(tmp, ns=(age.st_atime_ns, age.st_mtime_ns))
+        os.replace(tmp, path)
+        done += 1
+    return done
 
 
 def drop(person_id: int, token: str) -> None:

@@ -137,7 +137,8 @@ def make_fund(tmp_path: Path, database_url: str, *, opening: str = "5000.00",
                 secret = new_totp_secret()
                 fund.totp[name] = secret
                 fund.recovery[name] = confirm_totp(fund.people[name].id, secret,
-                                                   pyotp.TOTP(secret).now())
+                                                   pyotp.TOTP(secret).now(),
+                                                   password=PASSWORD)
             fund.tokens[name] = create_token(f"{name}@example.org")  # every scope it may hold
     return fund
 

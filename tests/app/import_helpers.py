@@ -21,11 +21,13 @@ SAMPLE_MONTH = dt.date(2026, 10, 1)
 # one donor who consented to be named, and names that must never be kept.
 EXPECTED = {
     "paypal": dict(count=5, gross="1390.00", fees="42.01", account="Assets:Fund:PayPal",
-                   named="Marisol Ejemplo", outgoing=1, skipped=3,
+                   named="Marisol Ejemplo", outgoing=1, skipped=1,
+                   transfers=1, refunds=1,
                    hidden=["Rowan Example", "Tobias Placeholder", "Quinn Sampleperson",
                            "Casey Madeup", "Jordan Notreal", "Recipient One"]),
     "venmo": dict(count=4, gross="127.50", fees="2.83", account="Assets:Fund:Venmo",
-                  named="Dana Madeup", outgoing=1, skipped=2,
+                  named="Dana Madeup", outgoing=1, skipped=1,
+                  transfers=1,
                   hidden=["Pat Sample", "Lee Fictional", "Robin Notreal", "Avery Example",
                           "Recipient Two"]),
     "stripe": dict(count=6, gross="505.00", fees="16.45", account="Assets:Fund:Bank",

@@ -108,6 +108,9 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/custody/unlock"): (303, 403, 403, 422, 422),   # no shares (no custody)
     ("POST", "/custody/lock"): (303, 403, 403, 303, 303),
     ("POST", "/custody/shred"): (303, 403, 403, 422, 422),    # box not ticked
+    ("POST", "/custody/split"): (303, 403, 403, 422, 422),    # no number of shares needed
+    ("POST", "/custody/resplit"): (303, 403, 403, 422, 422),  # no shares
+    ("POST", "/custody/share"): (303, 403, 403, 303, 303),    # none waiting: back to /custody
     ("POST", "/treasurer/reports"): (303, 403, 403, 303, 403),  # no sealed month: said above
     ("GET", "/treasurer/requests/<code>"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/requests/<code>/approve"): (303, 403, 403, 303, 403),  # as asked
@@ -150,6 +153,10 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/api/v1/donations"): (401, 403, 403, 422, 403),
     ("POST", "/api/v1/donations/<code>/refund"): (401, 403, 403, 200, 403),
     ("POST", "/api/v1/months/<month>/seal"): (401, 403, 403, 422, 403),
+    ("POST", "/api/v1/requests/<code>/returned"): (401, 403, 403, 200, 403),  # paid
+    ("POST", "/api/v1/transfers"): (401, 403, 403, 422, 403),
+    ("POST", "/api/v1/costs"): (401, 403, 403, 422, 403),
+    ("GET", "/api/v1/movements"): (401, 403, 403, 200, 403),
 }
 
 
@@ -283,7 +290,7 @@ def donate(fund) -> str:
 # The status a request must be in for the action to be possible at all, so the answer
 # shows who may take it (otherwise "cannot pay a request that is waiting" hides the role).
 NEEDS = {"answer": "needs_info", "cancel": "approved", "payments": "approved",
-         "pay": "approved"}
+         "pay": "approved", "returned": "paid"}
 
 
 def fresh_request(fund, rule: str) -> str:
@@ -294,9 +301,13 @@ def fresh_request(fund, rule: str) -> str:
         status, data = fund.api("treasurer2", "POST", f"/requests/{code}/needs-info",
                                 json={"question": "Which bill?"})
         assert status == 200, data
-    elif needs == "approved":
+    elif needs in ("approved", "paid"):
         status, data = fund.api("treasurer2", "POST", f"/requests/{code}/approve", json={})
         assert status == 200 and data["status"] == "approved", data
+    if needs == "paid":
+        status, data = fund.api("treasurer2", "POST", f"/requests/{code}/payments",
+                                json={"amount": "10.00", "account": "Assets:Fund:Bank"})
+        assert status == 201 and data["status"] == "paid", data
     return code
 
 

@@ -4,8 +4,10 @@ A simulated year of a small fund — 20 members, six categories, months with one
 partial payments, cancellations, donation refunds, a corrected published report — runs
 through the app's own workflow, day by day. It publishes everything it would publish, and
 an attacker reads all of it: the public summary and the transparency page after every
-single event (a poller), every published month's summary, and every version of every
-monthly report (the figures each PDF is rendered from, read as the template prints them).
+single event (a poller), every published month's summary, every version of every
+monthly report (the figures each PDF is rendered from, read as the template prints them),
+and every version of the community's books (`/books.zip`, after each seal and publication,
+the correction included), every posting and balance of each publication period.
 
 The attacker knows everything but the amounts of aid: the timeline of every request
 (who asked, in which category, on which day it was approved, paid in part or in full,
@@ -124,6 +126,7 @@ class Attacker:
         self.nonempty: list[str] = []       # categories under k shown to be non-empty
         self.seen: set = set()
         self.seen_reports: list = []
+        self.seen_books: set[str] = set()   # SHA-256 of each version of /books.zip read
         self.tables: dict[tuple, list] = {}  # (month, kind) -> [(table, listed categories)]
 
     def var(self, key: tuple) -> int:
@@ -157,6 +160,22 @@ class Attacker:
         for day, what, code, n in self.events:
             if what != kind or (month and day.strftime("%Y-%m") != month) \
                     or (until and day > until):
+                continue
+            if categories is not None and self.requests[code].category not in categories:
+                continue
+            part = ({self.index[("a", code)]: 1.0} if kind == "approve" else
+                    {self.index[("p", code, n)]: 1.0} if kind == "pay" else
+                    self._cancelled(code))
+            for i, c in part.items():
+                expr[i] = expr.get(i, 0.0) + c
+        return expr
+
+    def aid_between(self, kind: str, first: dt.date, last: dt.date,
+                    categories=None) -> dict[int, float]:
+        """Approved / paid / cancelled from `first` to `last` (days included)."""
+        expr: dict[int, float] = {}
+        for day, what, code, n in self.events:
+            if what != kind or not first <= day <= last:
                 continue
             if categories is not None and self.requests[code].category not in categories:
                 continue
@@ -231,6 +250,16 @@ class Attacker:
         for table, kind in (("aid_approved", "approve"), ("aid_paid", "pay")):
             if data.get(table):
                 self.read_table(data[table], kind, month, until=poll_day)
+        for period in data.get("periods") or ():   # publication periods, exact totals
+            first = dt.date.fromisoformat(period["from"] + "-01")
+            last = first_after(period["to"]) - dt.timedelta(days=1)
+            self.exact(self.aid_between("pay", first, last), 0.0, period["aid_paid"],
+                       "api period paid")
+            approved = self.aid_between("approve", first, last)
+            for i, c in self.aid_between("cancel", first, last).items():
+                approved[i] = approved.get(i, 0.0) - c
+            self.exact(approved, 0.0, period["aid_approved"], "api period approved")
+            self.exact(*self.cash(last), period["cash"], "api period cash")
         cancelled = data.get("cancelled")
         if cancelled and cancelled.get("total") is not None:
             self.rounded(self.aid("cancel", month=month, until=poll_day), cancelled["total"],
@@ -332,6 +361,74 @@ class Attacker:
                              "total": {"total": table.total.total}}, kind, month)
         if fig.cancelled.shown:
             self.rounded(self.aid("cancel", month=month), fig.cancelled.total, "pdf cancelled")
+
+    def read_community_books(self, zipped: bytes, folder) -> bool:
+        """One version of the community's books (`/books.zip`): every posting and balance
+        of every publication period, as exact constraints. False if seen before."""
+        import hashlib
+        import io
+        import zipfile
+
+        from beancount import loader
+        from beancount.core import data as bc
+
+        digest = hashlib.sha256(zipped).hexdigest()
+        if digest in self.seen_books:
+            return False
+        self.seen_books.add(digest)
+        target = folder / digest[:12]
+        with zipfile.ZipFile(io.BytesIO(zipped)) as zf:
+            zf.extractall(target)
+        entries, errors, _ = loader.load_file(str(target / "community-books" /
+                                                  "main.beancount"))
+        assert not errors, errors[:3]
+        cats = set(CATEGORIES)
+        for entry in entries:
+            if isinstance(entry, bc.Balance):
+                day = entry.date - dt.timedelta(days=1)   # at the end of the day before
+                value = entry.amount.number
+                if entry.account == "Assets:Fund:All":
+                    self.exact(*self.cash(day), value, "books cash")
+                elif entry.account == "Liabilities:Aid:Approved":
+                    self.exact(self.outstanding(day), 0.0, -value, "books owed")
+                continue
+            if not isinstance(entry, bc.Transaction) or "period" not in entry.meta:
+                continue
+            key = entry.meta["period"]
+            first = dt.date.fromisoformat(key[:7] + "-01")
+            last = entry.date
+            for posting in entry.postings:
+                meta = posting.meta or {}
+                number = posting.units.number
+                if "categories" in meta:       # the combined group names its categories
+                    group = {c.strip() for c in meta["categories"].split(",")}
+                elif "paid" in meta:
+                    group = {meta["paid"]}
+                else:
+                    group = {posting.account.rsplit(":", 1)[-1].lower()}
+                if posting.account.startswith("Expenses:Aid:"):
+                    assert group <= cats, group
+                    expr = self.aid_between("approve", first, last, group)
+                    for i, c in self.aid_between("cancel", first, last, group).items():
+                        expr[i] = expr.get(i, 0.0) - c
+                    self.exact(expr, 0.0, number, "books approved")
+                elif posting.account == "Liabilities:Aid:Approved" and "paid" in meta:
+                    assert group <= cats, group
+                    self.exact(self.aid_between("pay", first, last, group), 0.0, number,
+                               "books paid")
+                elif posting.account == "Liabilities:Aid:Approved":
+                    expr = self.aid_between("approve", first, last)
+                    for i, c in self.aid_between("cancel", first, last).items():
+                        expr[i] = expr.get(i, 0.0) - c
+                    self.exact(expr, 0.0, -number, "books approved, all")
+                elif posting.account == "Assets:Fund:All":
+                    cash_end, known_end = self.cash(last)
+                    cash_start, known_start = self.cash(first - dt.timedelta(days=1))
+                    expr = dict(cash_end)
+                    for i, c in cash_start.items():
+                        expr[i] = expr.get(i, 0.0) - c
+                    self.exact(expr, known_end - known_start, number, "books cash change")
+        return True
 
     # --- solving ---------------------------------------------------------------------------
 
@@ -484,6 +581,9 @@ def test_an_attacker_reading_everything_pins_no_one(tmp_path, monkeypatch, capsy
                 for fig in published[len(attacker.seen_reports):]:
                     attacker.read_report(fig)
                 attacker.seen_reports = list(published)
+                books_zip = client.get("/books.zip")   # the community's books, as downloaded
+                assert books_zip.status_code == 200
+                attacker.read_community_books(books_zip.data, tmp_path / "downloaded")
                 for m in published_months:
                     attacker.read_summary(
                         client.get(f"/api/v1/summary?month={m}").get_json(), clock["day"])
@@ -541,7 +641,8 @@ def test_an_attacker_reading_everything_pins_no_one(tmp_path, monkeypatch, capsy
     ratio, what, true, lo, hi = results[0]
     with capsys.disabled():
         print(f"\nadversarial audit: {len(attacker.requests)} requests, {len(attacker.rows)} "
-              f"constraints from {len(published)} report versions and every poll; "
+              f"constraints from {len(published)} report versions, "
+              f"{len(attacker.seen_books)} versions of the community's books and every poll; "
               f"narrowest interval: {what}: true {true:.2f}, "
               f"the attacker can say only {lo:.2f}..{hi:.2f} (width {ratio:.0%} of it); "
               f"intervals narrower than ±50%: {len(narrow)} of {len(results)}; "

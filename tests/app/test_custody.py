@@ -140,18 +140,32 @@ def sqlite_fund(tmp_path):
 
 
 def test_a_seized_copy_of_a_locked_fund_opens_nothing_without_k_shares(sqlite_fund, tmp_path):
+    from app.custody import factor
+    from app.workflow import uploads
+    from tests.app.conftest import PASSWORD
+    from tests.app.test_custody_factor import as_before_this_change
+    from tests.app.test_web import Browser
+
     fund = sqlite_fund
     words = fill(fund)
+    as_before_this_change(fund, "treasurer2")   # a second factor still under the data key
     shares = split(fund, shares=3, needed=2)
     later = marker("story told while locked")
     later_code = ask(fund, story=later)
+    statement = marker("Date,Name,Gross\n2026-10-02,Marisol Statement")
+    with fund.ctx():                              # a statement held for an import
+        uploads.hold(fund.people["treasurer"].id, statement.encode())
+    Browser(fund).post("/sign-in", data={"email": "admin@example.org",    # half-way in
+                                         "password": PASSWORD})
     memory.wipe()
     seized = _thief_copy(fund, tmp_path)
-    # 1. the bytes: no story, question, answer or donor name in any file of the copy but
-    #    the public books (a consented donor name is in them, by the donor's choice)
+    # 1. the bytes: no story, question, answer, donor name, statement or second-factor
+    #    secret in any file of the copy but the public books (a consented donor name is
+    #    in them, by the donor's choice)
     raw = b"".join(p.read_bytes() for p in sorted(seized.rglob("*"))
                    if p.is_file() and "books" not in p.parts)
-    for word in (words["story"], words["question"], words["answer"], words["donor"], later):
+    for word in (words["story"], words["question"], words["answer"], words["donor"], later,
+                 statement, *fund.totp.values()):
         assert word.encode() not in raw
     # 2. the copy with everything it holds (data.key included): each value is cb2 and
     #    reads as locked, in a process that never saw the shares
@@ -162,7 +176,26 @@ def test_a_seized_copy_of_a_locked_fund_opens_nothing_without_k_shares(sqlite_fu
     values = {f"{t}.{c}": [v for (v,) in conn.execute(f"SELECT {c} FROM {t} "
                                                        f"WHERE {c} IS NOT NULL")]
               for t, c in CUSTODY_COLUMNS}
+    factors = conn.execute("SELECT id, totp_secret, totp_wrapped, totp_hold, totp_pending "
+                           "FROM person").fetchall()
     conn.close()
+    values["person.totp_secret"] = [r[1] for r in factors if r[1] is not None]
+    held = [p.read_text() for p in (seized / "uploads").iterdir()]
+    assert len(values["person.totp_secret"]) == 1 and len(held) == 1
+
+    def no_factor_opens() -> None:
+        """No second-factor secret, wrapped, sealed or held, opens from the copy."""
+        for pid, secret, wrapped, hold, pending in factors:
+            assert secret is None or getattr(crypto.decrypt(secret, "person.totp_secret"),
+                                             "locked", False)
+            assert pending is None
+            if wrapped is not None:
+                with pytest.raises(factor.FactorError):
+                    factor.unwrap(wrapped, factor.key_for("a guess at the password",
+                                                          wrapped), pid)
+            assert factor.release(hold, None, pid) is None
+        assert all(getattr(crypto.decrypt(h, "upload.statement"), "locked", False)
+                   for h in held)
     with thief.app_context():
         for column, vs in values.items():
             assert vs
@@ -171,6 +204,7 @@ def test_a_seized_copy_of_a_locked_fund_opens_nothing_without_k_shares(sqlite_fu
                 assert getattr(crypto.decrypt(v, column), "locked", False)
                 with pytest.raises(crypto.DataKeyError):  # the data key does not open it
                     crypto.decrypt(v.replace("cb2:", "cb1:", 1), column)
+        no_factor_opens()
         # 3. K-1 shares open nothing, nor do K shares with one wrong
         with pytest.raises(ShareError):
             custody.unlock(shares[:1])
@@ -179,10 +213,23 @@ def test_a_seized_copy_of_a_locked_fund_opens_nothing_without_k_shares(sqlite_fu
             custody.unlock([shares[0], wrong])
         assert all(getattr(crypto.decrypt(v, c), "locked", False)
                    for c, vs in values.items() for v in vs)
-        # 4. K shares (any K) open everything
+        no_factor_opens()
+        # 4. K shares (any K) open everything sealed to the fund's key: the statement, the
+        #    second factor the migration sealed; the factors wrapped under passwords stay
+        #    shut without the password
         custody.unlock([shares[2], shares[0]])
         opened = {c: {crypto.decrypt(v, c) for v in vs} for c, vs in values.items()}
+        assert [uploads.base64.b64decode(crypto.decrypt(h, "upload.statement"))
+                for h in held] == [statement.encode()]
+        for pid, _secret, wrapped, _hold, _pending in factors:
+            if wrapped is not None:
+                with pytest.raises(factor.FactorError):
+                    factor.unwrap(wrapped, factor.key_for("a guess", wrapped), pid)
+        # 5. a thief who also knows one person's password opens that person's secret
+        [(tid, tw)] = [(r[0], r[2]) for r in factors if r[0] == fund.people["treasurer"].id]
+        assert factor.unwrap(tw, factor.key_for(PASSWORD, tw), tid) == fund.totp["treasurer"]
     thief.extensions["carebooks.engine"].dispose()
+    assert opened["person.totp_secret"] == {fund.totp["treasurer2"]}
     assert {words["story"], later} <= opened["aid_request.story"]
     assert {words["question"], words["answer"]} <= opened["request_note.body"]
     assert words["donor"] in opened["donation.donor_name"]

@@ -41,15 +41,21 @@ def test_each_sample_gives_the_expected_donations_and_fees(ifund, fmt):
     assert shown["totals"]["gross"] == want["gross"] and shown["totals"]["fees"] == want["fees"]
     assert len(shown["outgoing"]) == want["outgoing"]
     assert len(shown["skipped"]) == want["skipped"]
+    # refunds and transfers are written too (issue 18), each one entry
+    assert len(shown["transfers"]) == len(done["transfers"]) == want.get("transfers", 0)
+    assert len(shown["refunds"]) == len(done["refunds"]) == want.get("refunds", 0)
 
-    [(count, income)] = query(ifund, f"SELECT count(*), sum(number) WHERE account = '{INCOME}'")
+    [(count, income)] = query(ifund, f"SELECT count(*), sum(number) WHERE account = '{INCOME}' "
+                                     "AND entry_meta('carebooks-id') ~ '^donation:'")
     assert (count, -income) == (want["count"], dec(want["gross"]))
-    fees = query(ifund, "SELECT sum(number) WHERE account = 'Expenses:Operations:Fees'")
+    fees = query(ifund, "SELECT sum(number) WHERE account = 'Expenses:Operations:Fees' "
+                        "AND entry_meta('carebooks-id') ~ '^donation:'")
     assert sum((f for (f,) in fees), Decimal("0.00")) == dec(want["fees"])
     net = query(ifund, f"SELECT sum(number) WHERE account = '{want['account']}' "
                        "AND entry_meta('carebooks-id') ~ '^donation:'")
     assert net[0][0] == dec(want["gross"]) - dec(want["fees"])
-    donors = [d for (d,) in query(ifund, f"SELECT entry_meta('donor') WHERE account = '{INCOME}'")]
+    donors = [d for (d,) in query(ifund, "SELECT entry_meta('donor') WHERE account = "
+                                         f"'{INCOME}' AND entry_meta('carebooks-id') ~ '^donation:'")]
     assert donors.count(want["named"]) == 1
     assert donors.count("Anonymous") == want["count"] - 1
 
@@ -60,10 +66,14 @@ def test_importing_the_same_file_again_adds_nothing(ifund, fmt):
     before, counts = books_bytes(ifund), table_counts(ifund)
     shown, done = run_import(ifund, fmt)
     assert shown["add"] == [] and done["added"] == 0
-    assert len(shown["duplicates"]) == EXPECTED[fmt]["count"]
-    assert {d["of"][:7] for d in shown["duplicates"]} == {"D-2026-"}
+    want = EXPECTED[fmt]
+    assert len(shown["duplicates"]) == (want["count"] + want.get("transfers", 0)
+                                        + want.get("refunds", 0))
+    assert {d["of"][:7] for d in shown["duplicates"]} <= {"D-2026-", "T-2026-"}
+    assert shown["transfers"] == shown["refunds"] == []
     assert books_bytes(ifund) == before and table_counts(ifund) == counts
-    [(count,)] = query(ifund, f"SELECT count(*) WHERE account = '{INCOME}'")
+    [(count,)] = query(ifund, f"SELECT count(*) WHERE account = '{INCOME}' "
+                              "AND entry_meta('carebooks-id') ~ '^donation:'")
     assert count == EXPECTED[fmt]["count"]
 
 
@@ -76,7 +86,7 @@ def test_an_overlapping_file_adds_only_the_new_lines(ifund):
     assert done["added"] == 2
     assert [d["donor"] for d in shown["add"]] == ["Anonymous", "Ellis Invented"]
     [(count, income)] = query(ifund, f"SELECT count(*), sum(number) WHERE account = '{INCOME}'")
-    assert (count, income) == (7, Decimal("-1440.00"))
+    assert (count, income) == (8, Decimal("-1415.00"))  # 7 donations, 25.00 of one refunded
 
 
 def test_a_malformed_row_is_reported_with_its_number_and_nothing_is_written(ifund):
@@ -98,10 +108,12 @@ def test_a_malformed_row_is_reported_with_its_number_and_nothing_is_written(ifun
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_preview_is_what_the_confirmation_writes(ifund, fmt):
     shown, done = run_import(ifund, fmt)
+    donation = "entry_meta('carebooks-id') ~ '^donation:'"
     rows = query(ifund, "SELECT date, links, entry_meta('donor'), number WHERE account = "
-                        f"'{INCOME}' ORDER BY links")
+                        f"'{INCOME}' AND {donation} ORDER BY links")
     fees = dict(((d, tuple(sorted(l))[0]), n) for d, l, n in query(
-        ifund, "SELECT date, links, number WHERE account = 'Expenses:Operations:Fees'"))
+        ifund, "SELECT date, links, number WHERE account = 'Expenses:Operations:Fees' "
+               f"AND {donation}"))
     written = [(d.isoformat(), str(-n), str(fees.get((d, tuple(sorted(l))[0]), "0.00")), donor)
                for d, l, donor, n in rows]
     previewed = [(a["date"], a["amount"], a["fee"], a["donor"]) for a in shown["add"]]
@@ -208,7 +220,8 @@ def test_rows_in_a_sealed_month_are_errors_and_nothing_is_written(ifund):
                 a["account"]: str(a["books"]) for a in state["accounts"]}})
             state = months.close_preview()
         shown = imports.preview(actor, sample("venmo.csv"), "venmo")
-    assert {e["row"] for e in shown["errors"]} == {5, 6, 7, 11}
+    # the donations, and the transfer to the bank (row 9), all dated in sealed October
+    assert {e["row"] for e in shown["errors"]} == {5, 6, 7, 9, 11}
     assert all("sealed" in e["reason"] for e in shown["errors"])
 
 

@@ -257,14 +257,17 @@ def test_claim_codes_are_for_people_without_email_and_printed_by_treasurers(fund
 # --- the migration ---------------------------------------------------------------------------
 
 def test_migration_0013_up_and_down_keeps_the_data(database_url):
-    """0012 -> 0013 keeps people and requests; a person without email can then exist;
-    going back to 0012 gives them an address that can never be delivered to."""
+    """Up to 0013 keeps people and requests; a person without email can then exist; going
+    back below 0013 gives them an address that can never be delivered to."""
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     from app.db import make_engine
     from app.migrate import alembic_config, upgrade
 
-    upgrade(database_url, "0012")
+    before = ScriptDirectory.from_config(alembic_config(database_url)).get_revision(
+        "0013").down_revision
+    upgrade(database_url, before)
     engine = make_engine(database_url)
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     with engine.begin() as conn:
@@ -290,7 +293,7 @@ def test_migration_0013_up_and_down_keeps_the_data(database_url):
                      {"t": now})
         conn.execute(sql("UPDATE aid_request SET filed_by = :p, reach_by = 'phone'"),
                      {"p": pid})
-    command.downgrade(alembic_config(database_url), "0012")
+    command.downgrade(alembic_config(database_url), before)
     with engine.begin() as conn:
         emails = sorted(e for (e,) in conn.execute(sql("SELECT email FROM person")))
         assert emails[0] == "a@example.org"

@@ -28,6 +28,9 @@ EXPECTED = {
     (S.partially_paid, Action.cancel): (TREASURER, {S.cancelled}),
     (S.approved, Action.pay): (TREASURER, {S.partially_paid, S.paid}),
     (S.partially_paid, Action.pay): (TREASURER, {S.partially_paid, S.paid}),
+    # a payment came back (issue 18): owed again, in part or in full
+    (S.paid, Action.return_payment): (TREASURER, {S.partially_paid, S.approved}),
+    (S.partially_paid, Action.return_payment): (TREASURER, {S.partially_paid, S.approved}),
 }
 
 PEOPLE = {OWNER: Person(id=1, email="o@x.org", handle="o", roles="member"),

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 
 from app.custody import memory
+from tests.app.conftest import PASSWORD
 from tests.app.test_custody import SHARE
 from tests.e2e.test_walkthrough import sign_in
 
@@ -75,4 +76,46 @@ def test_locked_then_unlocked_in_the_browser(site, tab):
     t1.check("custody-locked-again")
     page = t1.goto(f"/treasurer/requests/{code}")
     assert STORY not in page.content()
+    memory.wipe()
+
+
+def test_a_split_on_the_page_shows_each_share_once_in_the_browser(site, tab):
+    """A treasurer splits the key on the Custody page (on a phone); each treasurer and
+    admin sees their share once, as words and a QR code drawn on the server (one of them
+    in Spanish, on a wide screen); then two of the shares unlock the fund."""
+    memory.wipe()
+    shown = {}
+    t1 = tab("custody-split", width=375)
+    page = sign_in(t1, "treasurer")
+    page = t1.goto("/custody")
+    t1.check("not-under-custody")
+    page.fill("#n-needed", "2")
+    page.click("form[action$='/custody/split'] button")
+    t1.check("split-waiting")
+    assert "Still to see their share: admin, treasurer, treasurer2" in page.inner_text("main")
+    for name, who, lang, width in [("share-treasurer", "treasurer", "en-US", 375),
+                                   ("share-admin-es", "admin", "es-ES", 1280),
+                                   ("share-treasurer2", "treasurer2", "en-US", 1280)]:
+        t = t1 if who == "treasurer" else tab(name, lang=lang, width=width)
+        if who != "treasurer":          # both sign-in steps (the helper reads English)
+            page = t.goto("/sign-in")
+            page.fill("#email", f"{who}@example.org")
+            page.fill("#password", PASSWORD)
+            page.click("main button.primary")
+            page.fill("#code", t.fund.code(who))
+            page.click("main button.primary")
+            assert "/sign-in" not in page.url
+        page = t.goto("/custody")
+        page.click("form[action$='/custody/share'] button")
+        t.check(name)
+        assert page.locator("main svg").count() == 1
+        shown[who] = page.inner_text("#share-words").strip()
+        page = t.goto("/custody")
+        assert shown[who] not in page.content()
+    page = t1.goto("/custody")
+    assert "Locked: 2 treasurers must unlock." in page.inner_text("main")
+    page.fill("#u-shares", f"{shown['admin']}\n{shown['treasurer2']}")
+    page.click("form[action$='/custody/unlock'] button")
+    t1.check("split-unlocked")
+    assert "Unlocked" in page.inner_text("main")
     memory.wipe()

@@ -1,4 +1,4 @@
-"""SIGKILL at seeded points of approve → pay → donate, on SQLite and PostgreSQL: after
+"""SIGKILL at seeded points of approve → pay → donate → transfer → cost → return → refund, on SQLite and PostgreSQL: after
 every kill the app recovers on its own, `check` passes, and every acknowledged operation
 is in the books exactly once (tests/fault/crashes.py holds the harness; `make soak` runs
 1,000 kills per database)."""
@@ -22,7 +22,7 @@ def test_two_hundred_kills_lose_nothing_and_write_nothing_twice(fund, tmp_path):
     # every kind of kill point was hit, and the work went on between them
     assert all(tally.kills[p] >= KILLS // 10 for p in POINTS), tally.kills
     assert tally.torn_mended > 0 and tally.settled > 0, tally
-    for kind in ("submit", "approve", "pay", "donate"):
+    for kind in ("submit", "approve", "pay", "donate", "transfer", "cost", "return", "refund"):
         assert tally.acknowledged[kind] > 0, tally.acknowledged
     # and the command line, in a process of its own view, agrees
     from click.testing import CliRunner

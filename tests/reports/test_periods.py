@@ -8,6 +8,7 @@ import pytest
 
 from reports.periods import MonthAid, UnknownRequest, plan_periods, \
     publication_periods, published_categories
+from reports.flows import month_flows
 from reports.privacy import Rules
 
 D = Decimal
@@ -50,6 +51,30 @@ def test_payments_need_k_people_too():
     months = [month("2026-01", approved, paid={"rent": {"R-1": D(100)}}),
               month("2026-02", paid={"rent": {"R-2": D(100), "R-3": D(100)}})]
     assert plan_periods(months, who, RULES) == ([("2026-01", "2026-02")], ())
+
+
+def test_a_period_does_not_end_on_one_person_s_unpaid_remainder():
+    """At a period's end the community's books assert what is approved and unpaid; owed
+    to one person, it is their remainder (their next payment repeats it)."""
+    who = {f"R-{i}": i for i in range(1, 6)}
+    paid_in_full = {f"R-{i}": D(100) for i in range(1, 4)}
+    months = [month("2026-01", {"rent": {**paid_in_full, "R-4": D(300)}},
+                    paid={"rent": {**paid_in_full, "R-4": D(120)}}),
+              month("2026-02", {"rent": {"R-5": D(80)}},
+                    paid={"rent": {"R-4": D(180), "R-5": D(80)}})]
+    # January alone helps 4 people (k=3), but leaves 180 owed to R-4 alone
+    assert plan_periods(months, who, RULES) == ([("2026-01", "2026-02")], ())
+
+
+def test_owed_to_k_people_or_to_no_one_may_end_a_period():
+    who = {f"R-{i}": i for i in range(1, 5)}
+    approved = {"rent": {f"R-{i}": D(100) for i in range(1, 5)}}
+    half_paid = month("2026-01", approved, paid={"rent": {f"R-{i}": D(50) for i in (1, 2, 3)}})
+    assert plan_periods([half_paid], who, RULES) == ([("2026-01",)], ())
+    cancelled = month("2026-01", approved, paid={"rent": {"R-1": D(100), "R-2": D(100),
+                                                          "R-3": D(60)}},
+                      cancelled={"rent": {"R-3": D(40), "R-4": D(100)}})
+    assert plan_periods([cancelled], who, RULES) == ([("2026-01",)], ())
 
 
 def test_a_month_without_aid_joins_the_next():
@@ -98,3 +123,15 @@ def test_the_fund_s_periods_add_up_to_its_books(fund):
         assert cash_change == gifts - period.fees - paid - other
         assert period.outstanding == -state.balance_at_end_of("Liabilities:Aid:Approved",
                                                               period.end)
+
+    # what is owed at each period's end falls on no one or on k people
+    owed: dict = {}
+    for m in sealed:
+        flows = month_flows(fund.books.entries_of(m), state)
+        for table, sign in ((flows.approved, 1), (flows.paid, -1), (flows.cancelled, -1)):
+            for per in table.values():
+                for code, amount in per.items():
+                    owed[code] = owed.get(code, D(0)) + sign * amount
+        if any(p.end == m for p in pub.periods):
+            people = {who[c] for c, v in owed.items() if v}
+            assert not people or len(people) >= rules.k, (m, people)

@@ -3,7 +3,7 @@ it, how the person wants to be reached, the contact encrypted), printed claim co
 the codes that reset a forgotten passphrase
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-05
 """
 
@@ -18,7 +18,7 @@ import app.models
 
 
 revision = '0013'
-down_revision = '0012'
+down_revision = '0014'  # the lead gave 0012; 0014 landed on main first (issue 21)
 branch_labels = None
 depends_on = None
 
