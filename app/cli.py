@@ -161,21 +161,29 @@ def user_group() -> None:
 
 
 @user_group.command("add")
-@click.argument("email")
+@click.argument("email", required=False)
 @click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["member", "treasurer", "admin", "auditor"]),
+              type=click.Choice(["member", "treasurer", "admin", "auditor", "intake"]),
               help="Repeat for several.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--password-file", type=click.Path(exists=True, dir_okay=False),
               help="Read the password from the first line of this file (for scripts).")
-@click.option("--handle", help="Public handle (default: the part of the email before @).")
+@click.option("--handle", help="Public handle (default: the part of the email before @). "
+                               "Without an email: a person known by this handle only, who "
+                               "gets an account later with `carebooks user claim-code`.")
 @with_appcontext
 @clean_errors
-def user_add(email: str, roles: tuple[str, ...], password_stdin: bool,
+def user_add(email: str | None, roles: tuple[str, ...], password_stdin: bool,
              password_file: str | None, handle: str | None):
-    """Add a person (the password is asked for, or read from stdin or a file)."""
+    """Add a person (the password is asked for, or read from stdin or a file); without
+    EMAIL, a person known by --handle only, with no password yet."""
     from app.workflow.people import add_person
 
+    if not email:
+        person = add_person(None, list(roles), handle=handle)
+        click.echo(f"added @{person.handle} ({person.roles}), without email: give them a "
+                   f"printed code with `carebooks user claim-code {person.handle}`")
+        return
     if password_file:
         lines = Path(password_file).read_text(encoding="utf-8").splitlines()
         password = lines[0] if lines else ""
@@ -185,6 +193,21 @@ def user_add(email: str, roles: tuple[str, ...], password_stdin: bool,
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     person = add_person(email, list(roles), password=password, handle=handle)
     click.echo(f"added {person.email} ({person.roles}) as @{person.handle}")
+
+
+@user_group.command("claim-code")
+@click.argument("handle")
+@with_appcontext
+@clean_errors
+def user_claim_code(handle: str):
+    """Print a one-time code that gives HANDLE (a person without email) an account, or a
+    new passphrase; it works once, for 30 days, and ends any earlier code."""
+    from app.workflow import intake
+
+    sheet = intake.claim_sheet(intake.new_claim_code(None, handle))
+    click.echo(f"claim code for @{sheet['handle']}: {sheet['code']}")
+    click.echo(f"they go to {sheet['url']}, type the code and choose a passphrase; it works "
+               f"once, until {sheet['expires']}")
 
 
 @main.group("token")
@@ -605,8 +628,9 @@ def rotate_key_command(generate: bool) -> None:
 @with_appcontext
 @clean_errors
 def purge_command(days: int | None) -> None:
-    """Remove the stories, notes and donor names of requests closed (and donations made)
-    more than N days ago; keep codes, amounts, categories, dates and statuses."""
+    """Remove the stories, notes, contacts and donor names of requests closed (and
+    donations made) more than N days ago; keep codes, amounts, categories, dates and
+    statuses."""
     from app.crypto import key_problem
     from app.workflow.retention import purge
 
@@ -618,7 +642,9 @@ def purge_command(days: int | None) -> None:
         _fail(problem.message)
     click.echo(f"purged after {done['days']} days: {done['requests']} stor"
                f"{'y' if done['requests'] == 1 else 'ies'}, {done['notes']} note(s), "
-               f"{done['donor_names']} donor name(s), {done['replays']} replayed answer(s)")
+               f"{done['donor_names']} donor name(s), {done['replays']} replayed answer(s)"
+               # contacts exist only on requests filed on someone's behalf
+               + (f", {done['contacts']} contact(s)" if done.get("contacts") else ""))
 
 
 # --- imports and reconciliation (docs/import.md) -------------------------------------------

@@ -77,6 +77,8 @@ class Role(StrEnum):
     treasurer = "treasurer"
     admin = "admin"
     auditor = "auditor"   # reads the fund's books, runs check and audit; no personal data
+    intake = "intake"     # files requests on behalf of people without an account; sees only
+    #                       the requests they filed, never a story once it is filed
 
 
 class Status(StrEnum):
@@ -93,10 +95,11 @@ class Status(StrEnum):
 
 
 class Person(SQLModel, table=True):
-    """Someone with an account: a member, a treasurer, an admin."""
+    """Someone with an account: a member, a treasurer, an admin; or a person known by a
+    handle only (no email), for whom an intake volunteer or a treasurer files requests."""
 
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(index=True, unique=True, max_length=254)
+    email: str | None = Field(default=None, index=True, unique=True, max_length=254)
     handle: str = Field(unique=True, max_length=40)
     roles: str = Field(default="member", max_length=60)
     password_hash: str | None = Field(default=None, max_length=255)
@@ -123,6 +126,9 @@ class Person(SQLModel, table=True):
     # (digest: treasurers only), and in which language
     notify: str = Field(default="none", max_length=8)
     lang: str = Field(default="en", max_length=8)
+    # a person without email, given an account by a printed claim code: the SHA-256 of each
+    # unused code that resets a forgotten passphrase (app/workflow/intake.py)
+    reset_codes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     def has(self, role: Role | str) -> bool:
         """True if the person holds `role` (everyone is a member)."""
@@ -135,8 +141,10 @@ class Person(SQLModel, table=True):
 
     @property
     def needs_second_factor(self) -> bool:
-        """Treasurers, admins and auditors (who read the fund's books) use a one-time code too."""
-        return self.has(Role.treasurer) or self.has(Role.admin) or self.has(Role.auditor)
+        """Treasurers, admins, auditors (who read the fund's books) and intake volunteers
+        (who hold the contacts of the people they filed for) use a one-time code too."""
+        return (self.has(Role.treasurer) or self.has(Role.admin) or self.has(Role.auditor)
+                or self.has(Role.intake))
 
 
 class ApiToken(SQLModel, table=True):
@@ -201,6 +209,13 @@ class AidRequest(SQLModel, table=True):
     approved_at: dt.datetime | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+    # filed on the person's behalf (an intake volunteer or a treasurer): who filed it, and
+    # how the person wants to be reached (phone | in_person | contact) with the details,
+    # encrypted and purged like the story
+    filed_by: int | None = Field(default=None, foreign_key="person.id")
+    reach_by: str | None = Field(default=None, max_length=16)
+    contact: str | None = Field(default=None, sa_column=Column(
+        EncryptedText("aid_request.contact"), nullable=True))
 
 
 class RequestNote(SQLModel, table=True):
@@ -361,6 +376,20 @@ class Invitation(SQLModel, table=True):
     email: str = Field(max_length=254)
     roles: str = Field(max_length=60)
     created_by: int = Field(foreign_key="person.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+
+
+class ClaimCode(SQLModel, table=True):
+    """A printed one-time code that gives a person without email an account (or a new
+    passphrase): only its SHA-256 is kept."""
+
+    __tablename__ = "claim_code"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    code_sha256: str = Field(unique=True, max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
     expires_at: dt.datetime
     used_at: dt.datetime | None = None

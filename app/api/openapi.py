@@ -209,6 +209,10 @@ def spec() -> dict:
                                 "payments": {"type": "array", "items": {"type": "object"}},
                                 "approved_at": {"type": ["string", "null"]},
                                 "purge_on": {"type": ["string", "null"]},
+                                "filed_by": {"type": ["string", "null"]},
+                                "reach_by": {"type": ["string", "null"],
+                                             "enum": ["phone", "in_person", "contact", None]},
+                                "contact": {"type": ["string", "null"]},
                                 "created_at": {"type": "string"},
                                 "updated_at": {"type": "string"}}},
                 "RequestList": {"type": "object", "properties": {

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from app.custody import envelope, memory, shares, store
 
-COLUMNS = frozenset({"aid_request.story", "request_note.body", "donation.donor_name",
-                     "payment.reference", "payment.note", "idempotency_key.response",
-                     "person.totp_secret", "upload.statement"})
+COLUMNS = frozenset({"aid_request.story", "aid_request.contact", "request_note.body",
+                     "donation.donor_name", "payment.reference", "payment.note",
+                     "idempotency_key.response", "person.totp_secret", "upload.statement"})
 IDLE_ENV = "CAREBOOKS_CUSTODY_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 30
 

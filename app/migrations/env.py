@@ -35,10 +35,27 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    # SQLite changes a column (NOT NULL to NULL, say) by copying the table and dropping the
+    # old one, which its foreign-key checks refuse once other rows point at it. As SQLite's
+    # own procedure says: keys off outside the transaction, the change, then
+    # `foreign_key_check` before commit, keys on again. (The PRAGMA is a no-op inside a
+    # transaction, so it goes through the driver before SQLAlchemy begins one.)
+    sqlite = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if sqlite:
+        connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=True, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose foreign key points "
+                                       f"nowhere: {broken[:5]}")
+    finally:
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -81,6 +81,22 @@ def role(name: str):
     return decorate
 
 
+def any_role(*names: str):
+    """Only people holding one of `names` (403 for others, sign-in for anonymous)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        @signed_in
+        def wrapper(*args, **kwargs):
+            if not any(current_user.has(n) for n in names):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def recent(view):
     """Approving, paying, sealing and policy changes need a sign-in at most 15 minutes old;
     otherwise ask again (password, and the code for treasurers and admins), then come back."""
@@ -166,7 +182,7 @@ def _http_error(exc):
 
 def init_app(app: Flask) -> None:
     """Register login, CSRF and every page blueprint."""
-    from app.web import account, admin, auditor, imports, member, public, treasurer
+    from app.web import account, admin, auditor, imports, intake, member, public, treasurer
 
     from app.web import limits
 
@@ -175,7 +191,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "account.sign_in"
     csrf.init_app(app)
     for bp in (public.bp, account.bp, member.bp, treasurer.bp, imports.bp, admin.bp,
-               auditor.bp):
+               auditor.bp, intake.bp):
         app.register_blueprint(bp)
     from app.web import custody  # issue 21
     from app.web import money, start  # issue 18

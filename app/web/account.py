@@ -16,8 +16,8 @@ from app.fund import books
 from app.i18n import LANGUAGES
 from app.models import Person
 from app.web import WebUser, attach, csrf, person, require_filled, signed_in
-from app.web.forms import (AcceptInvitationForm, CodeForm, ConfirmForm, EmptyForm,
-                           LanguageForm, NotifyForm, PasswordChangeForm, SignInForm)
+from app.web.forms import (AcceptInvitationForm, ClaimForm, CodeForm, ConfirmForm, EmptyForm,
+                           LanguageForm, NotifyForm, PasswordChangeForm, ResetForm, SignInForm)
 from app.web.limits import (PER_CODE, address_limit, account_limit, code_limit, limiter,
                             signed_in_account_key, signed_in_code_key)
 from app.workflow import people, sessions
@@ -41,6 +41,8 @@ def home_for(user) -> str:
         return url_for("treasurer.queue")
     if user.has("admin"):
         return url_for("admin.people_page")
+    if user.has("intake"):
+        return url_for("intake.filed")
     return url_for("member.my_requests")
 
 
@@ -145,7 +147,7 @@ def setup():
             sessions.keep_shown_once(current_user.token, codes)  # in the session's row
             return redirect(url_for("account.recovery_codes"), 303)
     status = 422 if form.errors or form.form_errors else 200
-    uri = sessions.totp_uri(secret, who.email, books().title)
+    uri = sessions.totp_uri(secret, sessions.login_of(who), books().title)
     return render_template("account/setup.html", form=form, secret=secret, uri=uri,
                            qr=qr_svg(uri, _("QR code to scan with your authenticator app"))), status
 
@@ -265,6 +267,8 @@ def notifications():
                ("email", _("An email that says only that there is news"))]
     if me.has("treasurer"):
         choices.append(("digest", _("One email a day with counts only")))
+    if not me.email:  # nothing can be sent to someone without an address
+        choices = choices[:1]
     form.notify.choices = choices
     form.lang.choices = list(LANGUAGES.items())
     if form.validate_on_submit():
@@ -278,7 +282,8 @@ def notifications():
     elif request.method == "GET":
         form.notify.data, form.lang.data = me.notify, me.lang
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("account/notifications.html", form=form), status
+    return render_template("account/notifications.html", form=form,
+                           no_email=not me.email), status
 
 
 @bp.post("/sign-out")
@@ -338,3 +343,68 @@ def accept():
             return redirect(url_for("account.sign_in"), 303)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("account/accept.html", form=form, email=invitation.email), status
+
+
+# -- people without email: a printed claim code, and recovery codes (app/workflow/intake.py)
+
+@bp.route("/claim", methods=["GET", "POST"])
+@address_limit()
+def claim():
+    """Trade the code on a printed sheet for an account: choose a passphrase; then the
+    recovery codes are shown once."""
+    from app.workflow import intake
+
+    form = ClaimForm()
+    if form.validate_on_submit():
+        try:
+            who, codes = intake.claim(form.code.data or "", form.password.data or "")
+        except WorkflowError as exc:
+            attach(form, exc)
+        else:
+            session.clear()
+            if who.needs_second_factor:  # signs in the usual way, with the code step
+                return _codes_page(codes, who.handle)
+            token = sessions.start_session(who.id)
+            login_user(WebUser(_person(who.id), token))
+            sessions.keep_shown_once(token, codes)
+            return redirect(url_for("account.claim_codes"), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("account/claim.html", form=form), status
+
+
+def _codes_page(codes: list[str], handle: str):
+    return render_template("account/claim_codes.html", codes=codes, handle=handle)
+
+
+@bp.get("/claim/codes")
+@signed_in
+def claim_codes():
+    """The recovery codes, shown once right after an account is claimed."""
+    codes = sessions.take_shown_once(current_user.token)
+    if not codes:
+        return redirect(home_for(current_user), 303)
+    return _codes_page(codes, person().handle)
+
+
+@bp.route("/recover", methods=["GET", "POST"])
+@address_limit()
+@account_limit(lambda: "account:" + (request.form.get("handle") or "").strip().lower())
+def recover():
+    """A forgotten passphrase (people without email): your name here, one recovery code,
+    and a new passphrase."""
+    from app.workflow import intake
+
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            intake.reset_passphrase(form.handle.data or "", form.code.data or "",
+                                    form.password.data or "")
+        except Unauthenticated as exc:
+            form.form_errors.append(exc.message)
+        except WorkflowError as exc:
+            attach(form, exc)
+        else:
+            flash(_("Your passphrase is changed. Please sign in with it."), "success")
+            return redirect(url_for("account.sign_in"), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("account/recover.html", form=form), status

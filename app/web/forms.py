@@ -109,9 +109,51 @@ def category_label(name: str) -> str:
 
 
 class SignInForm(FlaskForm):
-    email = EmailField(_l("Email"), [Required()], render_kw={"autocomplete": "username"})
+    # an email, or the name on a printed claim sheet (people without email): a text field
+    email = StringField(_l("Email (or your name, if you have no email here)"), [Required()],
+                        render_kw={"autocomplete": "username", "autocapitalize": "none",
+                                   "spellcheck": "false"})
     password = PasswordField(_l("Password"), [Required()],
                              render_kw={"autocomplete": "current-password"})
+
+
+REACH_LABELS = {"phone": _l("A phone call"), "in_person": _l("In person"),
+                "contact": _l("Through someone they trust")}
+
+
+class FileForForm(FlaskForm):
+    """A request filed on someone's behalf (intake volunteers and treasurers)."""
+
+    handle = StringField(_l("A name for them here"),
+                         render_kw={"autocomplete": "off", "autocapitalize": "none",
+                                    "spellcheck": "false"})
+    amount = AmountField(_l("How much do they need?"))
+    category = SelectField(_l("What is it for?"))
+    needed_by = StringField(_l("When do they need it by?"), render_kw={"type": "date"})
+    payout_method = SelectField(_l("How should we pay them?"))
+    story = TextAreaField(_l("A few words about their situation"),
+                          render_kw={"rows": 4, "maxlength": 2000})
+    reach_by = SelectField(_l("How do they want to be told of news?"))
+    contact = TextAreaField(_l("How to reach them"),
+                            render_kw={"rows": 2, "maxlength": 300, "autocomplete": "off"})
+
+
+class ClaimForm(FlaskForm):
+    code = StringField(_l("The code on your printed sheet"),
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "characters",
+                                  "spellcheck": "false"})
+    password = PasswordField(_l("Choose a passphrase (at least 12 characters; a few words "
+                                "you will remember)"),
+                             render_kw={"autocomplete": "new-password"})
+
+
+class ResetForm(FlaskForm):
+    handle = StringField(_l("Your name here"), render_kw={"autocomplete": "username",
+                                                         "autocapitalize": "none"})
+    code = StringField(_l("One of your recovery codes"),
+                       render_kw={"autocomplete": "off", "spellcheck": "false"})
+    password = PasswordField(_l("A new passphrase (at least 12 characters)"),
+                             render_kw={"autocomplete": "new-password"})
 
 
 class AcceptInvitationForm(FlaskForm):
@@ -207,7 +249,8 @@ class InviteForm(FlaskForm):
     roles = SelectMultipleField(_l("Roles"), choices=[("member", _l("Member")),
                                                       ("treasurer", _l("Treasurer")),
                                                       ("admin", _l("Admin")),
-                                                      ("auditor", _l("Auditor"))],
+                                                      ("auditor", _l("Auditor")),
+                                                      ("intake", _l("Intake volunteer"))],
                                 option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
 
 
@@ -215,7 +258,8 @@ class RolesForm(FlaskForm):
     roles = SelectMultipleField(_l("Roles"), choices=[("member", _l("Member")),
                                                       ("treasurer", _l("Treasurer")),
                                                       ("admin", _l("Admin")),
-                                                      ("auditor", _l("Auditor"))],
+                                                      ("auditor", _l("Auditor")),
+                                                      ("intake", _l("Intake volunteer"))],
                                 option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
     active = BooleanField(_l("Account active"))
 

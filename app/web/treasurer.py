@@ -391,3 +391,19 @@ def report_preview(month: str, lang: str):
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="preview-{month}-{lang}.pdf"',
         "Cache-Control": "no-store"})
+
+
+@bp.post("/people/<handle>/claim-code")
+@treasurer
+@recent
+def claim_code(handle: str):
+    """Print a one-time code that gives a person without email an account (a new code
+    ends the earlier one). Shown once, on this answer: it is not stored, only its hash."""
+    from app.workflow import intake
+
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("treasurer.queue"), 303)
+    sheet = intake.claim_sheet(intake.new_claim_code(person(), handle))
+    resp = Response(render_template("treasurer/claim_sheet.html", sheet=sheet))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

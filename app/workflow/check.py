@@ -110,7 +110,8 @@ def _hygiene(report: CheckReport) -> None:
         for tok in expired_live(session):
             who = session.get(Person, tok.person_id)
             when = tok.expires_at.strftime("%Y-%m-%d") if tok.expires_at else "never set"
-            report.warnings.append(f"API token {tok.id} of {who.email} expired ({when}) and "
+            owner = who.email or f"@{who.handle}"  # someone without email: their handle
+            report.warnings.append(f"API token {tok.id} of {owner} expired ({when}) and "
                                    f"is not revoked: `carebooks token revoke {tok.id}`")
     report.warnings.extend(loose_modes(Path(current_app.instance_path)))
 

@@ -92,9 +92,11 @@ def queue_holders(session: Session, role: Role, kind: str, *, but=frozenset()) -
 
 
 def _choosers(session: Session, *where) -> list:
-    """(id, choice, roles) of the active people who chose to be told, filtered by `where`."""
+    """(id, choice, roles) of the active people who chose to be told, filtered by `where`.
+    Someone without email is told nothing (they sign in to look)."""
     return session.exec(sa_select(Person.id, Person.notify, Person.roles).where(
-        Person.active.is_(True), Person.notify.in_(("email", "digest")), *where)).all()
+        Person.active.is_(True), Person.notify.in_(("email", "digest")),
+        Person.email.is_not(None), *where)).all()
 
 
 def _queue_rows(session: Session, rows, kind: str, message_id: str | None) -> int:
@@ -450,7 +452,8 @@ def send_due(now: dt.datetime | None = None, *, limit: int = 200) -> Outcome:
     try:
         for notice in due:
             person = people.get(notice.person_id)
-            if person is None or not person.active or person.notify == "none":
+            if person is None or not person.active or person.notify == "none" \
+                    or not person.email:
                 _finish(notice.id, status="dropped", last_error="no longer wanted")
                 out.skipped += 1
                 continue
@@ -529,6 +532,8 @@ def set_choice(person_id: int, choice: str, lang: str) -> None:
     with session_scope() as session:
         person = session.get(Person, person_id)
         allowed = CHOICES if person.has(Role.treasurer) else CHOICES[:2]
+        if person.email is None:
+            allowed = CHOICES[:1]  # no address: nothing can be sent
         if choice not in allowed:
             raise InvalidInput("notify: choose " + ", ".join(allowed), field="notify")
         if lang not in LANGUAGES:

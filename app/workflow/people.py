@@ -26,34 +26,53 @@ def _check_password(password: str) -> None:
     passwords.check(password)
 
 
-def add_person(email: str, roles: list[str], *, password: str | None = None,
+HANDLE = re.compile(r"[A-Za-z0-9_.-]{2,30}")
+
+
+def handle_rule() -> str:
+    """What a handle may be, in the current language."""
+    return _("handle: 2 to 30 letters, digits, dots, dashes or underscores")
+
+
+def add_person(email: str | None, roles: list[str], *, password: str | None = None,
                handle: str | None = None, actor_id: int | None = None) -> Person:
-    """Add a person with `roles`; the email must be new."""
-    email = email.strip().lower()
-    if not _EMAIL.fullmatch(email):
+    """Add a person with `roles`; the email must be new. Without an email the person is
+    known by `handle` only (it is then required, and must be free): someone a request is
+    filed for, who may later claim an account with a printed code (app/workflow/intake.py)."""
+    email = (email or "").strip().lower() or None
+    if email is None:
+        if not handle or not HANDLE.fullmatch(handle):
+            raise InvalidInput(handle_rule(), field="handle")
+    elif not _EMAIL.fullmatch(email):
         raise InvalidInput(f"email: {email!r} is not an email address", field="email")
     bad = [r for r in roles if r not in Role.__members__]
     if bad or not roles:
-        raise InvalidInput(f"role: {', '.join(bad) or 'none'}; use member, treasurer or admin",
-                           field="role")
+        raise InvalidInput(f"role: {', '.join(bad) or 'none'}; use "
+                           f"{', '.join(Role.__members__)}", field="role")
     if password is not None:
         _check_password(password)
     with session_scope() as session:
-        if session.exec(select(Person).where(Person.email == email)).first():
+        if email and session.exec(select(Person).where(Person.email == email)).first():
             raise Conflict(f"email: {email} already has an account", field="email")
-        base = handle or email.split("@")[0][:20]
-        taken = {p.handle for p in session.exec(select(Person).where(
-            Person.handle.startswith(base)))}
-        chosen, n = base, 1
-        while chosen in taken:
-            n += 1
-            chosen = f"{base}{n}"
+        if email is None:
+            if session.exec(select(Person).where(Person.handle == handle)).first():
+                raise Conflict(_("handle: %(handle)s is taken; choose another",
+                                 handle=handle), field="handle")
+            chosen = handle
+        else:
+            base = handle or email.split("@")[0][:20]
+            taken = {p.handle for p in session.exec(select(Person).where(
+                Person.handle.startswith(base)))}
+            chosen, n = base, 1
+            while chosen in taken:
+                n += 1
+                chosen = f"{base}{n}"
         person = Person(email=email, handle=chosen, roles=",".join(sorted(set(roles))),
                         password_hash=hash_password(password) if password else None)
         session.add(person)
         session.flush()
         audit.record(session, actor_id, "person.added", f"person:{person.id}",
-                     roles=person.roles)
+                     roles=person.roles, email=email is not None)
     return person
 
 
@@ -90,6 +109,7 @@ def person_for_token(token: str, session: Session | None = None) -> Person:
 
 
 INVITE_DAYS = 7
+ROLES_RULE = "roles: choose member, treasurer, admin, auditor or intake"
 
 
 def list_people(actor: Person) -> list[dict]:
@@ -108,7 +128,7 @@ def set_roles(actor: Person, person_id: int, roles: list[str], active: bool) -> 
     _require_admin(actor)
     bad = [r for r in roles if r not in Role.__members__]
     if bad or not roles:
-        raise InvalidInput("roles: choose member, treasurer, admin or auditor", field="roles")
+        raise InvalidInput(ROLES_RULE, field="roles")
     if person_id == actor.id and (Role.admin not in roles or not active):
         raise InvalidInput("roles: you cannot remove your own admin role or disable yourself",
                            field="roles")
@@ -133,7 +153,7 @@ def invite(actor: Person, email: str, roles: list[str]) -> str:
     if not _EMAIL.fullmatch(email):
         raise InvalidInput(f"email: {email!r} is not an email address", field="email")
     if not roles or any(r not in Role.__members__ for r in roles):
-        raise InvalidInput("roles: choose member, treasurer, admin or auditor", field="roles")
+        raise InvalidInput(ROLES_RULE, field="roles")
     token = secrets.token_urlsafe(32)
     with session_scope() as session:
         if session.exec(select(Person).where(Person.email == email)).first():
@@ -218,9 +238,8 @@ def accept_invitation(token: str, password: str, handle: str | None) -> Person:
 
     inv = invitation_for(token)
     _check_password(password)
-    if handle is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{2,30}", handle):
-        raise InvalidInput(_("handle: 2 to 30 letters, digits, dots, dashes or underscores"),
-                           field="handle")
+    if handle is not None and not HANDLE.fullmatch(handle):
+        raise InvalidInput(handle_rule(), field="handle")
     with session_scope() as session:
         row = session.get(Invitation, inv.id)
         if row.used_at is not None:
@@ -231,9 +250,9 @@ def accept_invitation(token: str, password: str, handle: str | None) -> Person:
     from app.workflow import roles as power
 
     wanted = inv.roles.split(",")
-    person = add_person(inv.email, sorted(set(wanted) - power.POWER) or ["member"],
+    person = add_person(inv.email, sorted(set(wanted) - power.GUARDED) or ["member"],
                         password=password, handle=handle, actor_id=inv.created_by)
-    if power.POWER & set(wanted):
+    if power.GUARDED & set(wanted):
         with session_scope() as session:
             inviter = session.get(Person, inv.created_by)
             session.expunge(inviter)

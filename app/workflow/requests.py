@@ -82,7 +82,8 @@ def view(session: Session, req: AidRequest, actor: Person, *, policy=None,
                     if req.paid_amount else [])  # every payment adds a positive amount
     handles = {actor.id: actor.handle}
     wanted = ({req.member_id} | {a.treasurer_id for a in approvals}
-              | {n.author_id for n in notes}) - handles.keys()
+              | {n.author_id for n in notes}
+              | ({req.filed_by} if req.filed_by else set())) - handles.keys()
     if wanted:
         handles.update(session.exec(_HANDLES, params={"ids": sorted(wanted)}).all())
     policy = policy or rules.current(session)
@@ -114,6 +115,10 @@ def view(session: Session, req: AidRequest, actor: Person, *, policy=None,
         "created_at": iso(req.created_at),
         "updated_at": iso(req.updated_at),
         "purge_on": purge_day.isoformat() if purge_day else None,
+        # filed on the person's behalf (app/workflow/intake.py): by whom, and how to reach them
+        "filed_by": handles.get(req.filed_by) if req.filed_by else None,
+        "reach_by": req.reach_by,
+        "contact": req.contact,
     }
 
 
@@ -126,8 +131,10 @@ def _payment_view(p: Payment, actor: Person) -> dict:
     return shown
 
 
-def submit(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
-    """A member asks for aid."""
+def check_fields(body: dict, *, today: dt.date | None = None, policy: bool = True) -> tuple:
+    """A request's fields, checked (with `policy`, against the cap on one request too):
+    amount, category, needed_by, payout method, story. Every refusal at once
+    (inputs.gather); each names its field."""
     today = today or dt.date.today()
     cur = books().currency
 
@@ -145,18 +152,35 @@ def submit(actor: Person, body: dict, *, today: dt.date | None = None) -> dict:
         method=lambda: inputs.choice(body.get("payout_method"), PAYOUT_METHODS,
                                      "payout_method"),
         story=lambda: inputs.text(body.get("story"), "story", max_len=STORY_MAX))
-    amount, category, needed_by, method, story = (
-        got["amount"], got["category"], got["needed_by"], got["method"], got["story"])
+    amount = got["amount"]
+    if policy:
+        with session_scope() as session:
+            rules.check_request_cap(rules.current(session), amount, cur)
+    return amount, got["category"], got["needed_by"], got["method"], got["story"]
+
+
+def submit(actor: Person, body: dict, *, today: dt.date | None = None,
+           behalf: tuple[Person, str, str | None] | None = None) -> dict:
+    """A member asks for aid; or, with `behalf` (the person, how they want to be reached,
+    the contact), an intake volunteer or a treasurer files it for them
+    (app/workflow/intake.py checks who may)."""
+    today = today or dt.date.today()
+    cur = books().currency
+    amount, category, needed_by, method, story = check_fields(body, today=today,
+                                                              policy=False)
+    member, reach_by, contact = behalf if behalf else (actor, None, None)
     with session_scope() as session:
         policy = rules.current(session)
         rules.check_request_cap(policy, amount, cur)
-        req = AidRequest(code=next_code(session, "R", today.year), member_id=actor.id,
+        req = AidRequest(code=next_code(session, "R", today.year), member_id=member.id,
                          amount=amount, category=category, needed_by=needed_by,
-                         payout_method=method, story=story)
+                         payout_method=method, story=story,
+                         filed_by=actor.id if behalf else None, reach_by=reach_by,
+                         contact=contact)
         session.add(req)
         session.flush()
         audit.record(session, actor.id, "request.submitted", req.code, amount=str(amount),
-                     category=category)
+                     category=category, **({"for": f"person:{member.id}"} if behalf else {}))
         notify.request_submitted(session, actor.id)
         result = view(session, req, actor, policy=policy, approvals=[], payments=[],
                       notes=[])

@@ -1,6 +1,7 @@
 """How long personal text is kept, and `carebooks purge`.
 
-A request's story and notes (questions, answers, reasons) are kept until
+A request's story, notes (questions, answers, reasons) and, for a request filed on a
+person's behalf, how to reach them (`contact`) are kept until
 `purge_after_days` (the fund's policy, default 180) after the request closed — paid,
 denied, withdrawn or cancelled — and then replaced by a fixed placeholder. What stays is
 pseudonymous and is what the books already hold: the code, amounts, category, dates,
@@ -65,7 +66,7 @@ def purge(days: int | None = None, *, now: dt.datetime | None = None) -> dict:
             raise InvalidInput("--days: 0 or more", field="days")
         cutoff = now - dt.timedelta(days=days)
         text = placeholder(days)
-        counts = {"requests": 0, "notes": 0, "donor_names": 0, "replays": 0}
+        counts = {"requests": 0, "contacts": 0, "notes": 0, "donor_names": 0, "replays": 0}
         closed = session.exec(select(AidRequest).where(
             AidRequest.status.in_([s.value for s in CLOSED]))).all()
         for req in closed:
@@ -75,6 +76,10 @@ def purge(days: int | None = None, *, now: dt.datetime | None = None) -> dict:
                 req.story = text
                 session.add(req)
                 counts["requests"] += 1
+            if req.contact is not None and not is_removed(req.contact):
+                req.contact = text
+                session.add(req)
+                counts["contacts"] += 1
             for note in session.exec(select(RequestNote).where(
                     RequestNote.request_id == req.id)):
                 if not is_removed(note.body):

@@ -1,7 +1,7 @@
 """Who holds power, and how it changes: no single person may hand out the roles the
 policy splits between two (issue 16, item 4).
 
-Giving someone the treasurer or admin role (a change of roles, or an invitation being
+Giving someone the treasurer, admin or intake role (a change of roles, or an invitation being
 accepted) waits for a second person — an active admin or treasurer who is neither the one
 who asked nor the one who gets it — whenever the fund has such a person; a fund of one
 admin can still start. Every change of roles and every invitation is announced to every
@@ -22,6 +22,10 @@ from app.workflow import audit
 from app.workflow.errors import Conflict, Forbidden, NotFound
 
 POWER = frozenset({Role.admin.value, Role.treasurer.value})
+# Roles whose grant waits for a second person: power, and the intake role, which files
+# requests for people who cannot check on them and holds their contacts (issue 20). Only
+# POWER may confirm a grant.
+GUARDED = POWER | {Role.intake.value}
 
 
 def _powerful(session: Session, *, besides: set[int]) -> list[Person]:
@@ -46,7 +50,7 @@ def change(session: Session, actor: Person | None, person: Person, roles: list[s
     person's confirmation; return "applied" or "pending". The caller has checked the
     actor may manage people."""
     before = set(person.roles.split(","))
-    gained = (set(roles) - before) & POWER
+    gained = (set(roles) - before) & GUARDED
     actor_id = actor.id if actor else None
     second = _powerful(session, besides={actor_id, person.id})
     if gained and second and actor is not None:

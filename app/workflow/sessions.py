@@ -78,19 +78,23 @@ RECENT = dt.timedelta(minutes=15)
 RECOVERY_CODES = 10
 
 
-def check_password(email: str, password: str) -> Person:
-    """The person whose email and password these are, or Unauthenticated (audited).
+def check_password(login: str, password: str) -> Person:
+    """The person whose email (or, for someone without email, handle) and password these
+    are, or Unauthenticated (audited).
 
     For someone who needs a second factor this is only the first step. An email no
     database column can hold (a NUL, a lone surrogate) is an unknown email: PostgreSQL
     would refuse the lookup itself."""
     from app.workflow.inputs import has_surrogate
 
-    wanted = (email or "").strip().lower()
-    storable = "\x00" not in wanted and not has_surrogate(wanted)
+    wanted = (login or "").strip()
+    by_email = "@" in wanted
+    wanted = wanted.lower() if by_email else wanted
+    storable = bool(wanted) and "\x00" not in wanted and not has_surrogate(wanted)
     with session_scope() as session:
         person = session.exec(select(Person).where(
-            Person.email == wanted)).first() if storable else None
+            Person.email == wanted if by_email else Person.handle == wanted)).first() \
+            if storable else None
         try:
             _hasher.verify(person.password_hash if person and person.password_hash else _DUMMY,
                            password or "")
@@ -103,8 +107,15 @@ def check_password(email: str, password: str) -> Person:
         with session_scope() as session:
             audit.record(session, person.id if person else None, "auth.failed", "",
                          known_email=person is not None)
-        raise Unauthenticated(_("the email or the password is not right"))
+        if by_email or not wanted:
+            raise Unauthenticated(_("the email or the password is not right"))
+        raise Unauthenticated(_("the name or the passphrase is not right"))
     return person
+
+
+def login_of(person: Person) -> str:
+    """What `person` signs in with: their email, or their handle if they have none."""
+    return person.email or person.handle
 
 
 def start_session(person_id: int) -> str:
@@ -322,7 +333,7 @@ def is_recent(token: str) -> bool:
 def confirm_again(token: str, password: str, code: str | None) -> None:
     """Prove it is still you (password, and the code for treasurers and admins)."""
     person, _row = person_for_session(token)
-    check_password(person.email, password)
+    check_password(login_of(person), password)
     if person.needs_second_factor:
         key = factor.key_for(password, person.totp_wrapped)
         check_second_factor(person.id, code or "", key=key)
@@ -339,7 +350,7 @@ def change_password(person_id: int, current: str, new: str) -> None:
 
     with session_scope() as session:
         person = session.get(Person, person_id)
-    check_password(person.email, current)
+    check_password(login_of(person), current)
     digest = hash_password(new)
     # the second factor follows the password: opened with the old key, wrapped under the
     # new (both made before the write transaction: Argon2 takes a while)

@@ -60,6 +60,13 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     # one's own API tokens (an admin: everyone's); <int:token_id> is the spare's token
     ("GET", "/account/tokens"): (303, 200, 200, 200, 200),
     ("POST", "/account/tokens/<int:token_id>/revoke"): (303, 404, 404, 404, 303),
+    # people without email (issue 20): a printed code claims an account; recovery codes
+    # set a new passphrase; nothing here needs a sign-in
+    ("GET", "/claim"): (200, 200, 200, 200, 200),
+    ("POST", "/claim"): (422, 422, 422, 422, 422),            # no code
+    ("GET", "/claim/codes"): (303, 303, 303, 303, 303),       # nothing to show: home
+    ("GET", "/recover"): (200, 200, 200, 200, 200),
+    ("POST", "/recover"): (422, 422, 422, 422, 422),          # no name, code or passphrase
     ("GET", "/invitation/<token>"): (404, 404, 404, 404, 404),
     ("GET", "/invitation"): (404, 404, 404, 404, 404),          # no invitation opened here
     ("POST", "/invitation"): (404, 404, 404, 404, 404),
@@ -90,6 +97,14 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/treasurer/reconcile"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/reconcile"): (303, 403, 403, 422, 403),      # no file
     ("GET", "/admin/audit"): (303, 403, 403, 403, 200),
+    # a printed code for <handle>, a person without email ("walkin")
+    ("POST", "/treasurer/people/<handle>/claim-code"): (303, 403, 403, 200, 403),
+    # --- filing for people without an account (issue 20): intake volunteers (INTAKE below)
+    # and treasurers; one sees only the requests one filed (<code> is the member's own)
+    ("GET", "/intake/"): (303, 403, 403, 200, 403),
+    ("GET", "/intake/new"): (303, 403, 403, 200, 403),
+    ("POST", "/intake/new"): (303, 403, 403, 422, 403),       # empty form
+    ("GET", "/intake/requests/<code>"): (303, 403, 403, 404, 403),
     # --- custody of the key (issue 21): treasurers and admins ------------------------------
     ("GET", "/custody"): (303, 403, 403, 200, 200),
     ("POST", "/custody/unlock"): (303, 403, 403, 422, 422),   # no shares (no custody)
@@ -166,6 +181,17 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
 AUDITOR: dict[tuple[str, str], int] = {
     ("GET", "/books/"): 200,
     ("GET", "/books/fund-books.zip"): 200,
+}
+
+
+# The intake volunteer (issue 20): files requests for people without an account and sees
+# only those; otherwise a member like any other, so every route answers the volunteer as it
+# answers another member, except these.
+INTAKE: dict[tuple[str, str], int] = {
+    ("GET", "/intake/"): 200,
+    ("GET", "/intake/new"): 200,
+    ("POST", "/intake/new"): 422,
+    ("GET", "/intake/requests/<code>"): 404,   # filed by the member, not by this volunteer
 }
 
 
@@ -249,6 +275,9 @@ def make_matrix_fund(tmp_path: Path):
         from app.workflow.people import add_person
         fund.people["spare"] = add_person("spare@example.org", ["member"], handle="spare",
                                           password=PASSWORD)
+        add_person(None, ["member"], handle="walkin")     # no email (issue 20)
+        fund.people["intake"] = add_person("intake@example.org", ["intake"],
+                                           handle="intake", password=PASSWORD)
         from app.workflow import tokens
         tokens.create(fund.people["spare"], ["read"])
         fund.spare_token_id = tokens.list_tokens(fund.people["spare"])[0]["id"]
@@ -306,6 +335,7 @@ def path_for(fund, rule: str, code: str) -> str:
             .replace("<int:token_id>", str(fund.spare_token_id))
             .replace("<int:grant_id>/<any(confirm, refuse):decision>", "999999/confirm")
             .replace("<token>", "not-an-invitation")
+            .replace("<handle>", "walkin")
             .replace("<int:invitation_id>", "999999")
             .replace("<filename>", "1999-01-v1.pdf")
             .replace("<path:filename>", "carebooks.css")
@@ -429,6 +459,30 @@ def test_the_auditor_reads_the_fund_s_books_and_nothing_personal(fund):
         body = resp.get_data(as_text=True) if resp.mimetype.startswith("text/") else ""
         for secret in ("Mr Ramos", "member@example.org", "@member", "treasurer@example.org"):
             assert secret not in body, (path, secret)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_intake_volunteer_answers_as_the_matrix_says(fund):
+    """Every route, GET and POST, as an intake volunteer: as another member, but the
+    intake pages; and no page the volunteer can open holds a story or a member's email."""
+    code = ask(fund, amount="10.00", story="The landlord is Mr Ramos on Elm Street.")
+    client = sign_in(fund, "intake")
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    wrong = []
+    for (method, rule), expected in sorted(MATRIX.items()):
+        if "/api/" in rule or rule == "/sign-out":
+            continue
+        want = INTAKE.get((method, rule), expected[ROLES.index("other")])
+        if method == "GET":
+            resp = client.get(path_for(fund, rule, code))
+        else:
+            fresh = fresh_request(fund, rule) if "<code>" in rule else ""
+            resp = client.post(path_for(fund, rule, fresh), data={"csrf_token": token})
+        if resp.status_code != want:
+            wrong.append(f"{method} {rule} as intake: {resp.status_code}, expected {want}")
+        body = resp.get_data(as_text=True) if resp.mimetype.startswith("text/") else ""
+        for secret in ("Mr Ramos", "member@example.org"):
+            assert secret not in body, (rule, secret)
     assert not wrong, "\n".join(wrong)
 
 

@@ -28,6 +28,8 @@ from tests.app.conftest import ask, close_fund, make_fund
 
 STORY = "Rent is due and my shift was cut."
 DONOR = "Hortensia Quiroga"
+CONTACT = "555-0199, ask for Ana"    # a request filed on someone's behalf (issue 20)
+WALKIN = "rosa"                      # the person it was filed for, who has no email
 REFUSED = "member2@example.org"
 
 
@@ -77,7 +79,8 @@ STATUS_WORDS = [s.value for s in Status] + [
     "retirad", "needs info", "partially", "parcial", "submitted", "enviad"]
 FORBIDDEN = [re.compile(r"\d+[.,]\d\d\b"), re.compile(r"\bR-\d{4}"), re.compile(r"\bD-\d{4}"),
              re.compile(re.escape(STORY[:12]), re.I), re.compile(DONOR, re.I),
-             re.compile(r"\$|USD|€")]
+             re.compile(r"\$|USD|€"), re.compile("555-0199|Ana\\b"),
+             re.compile(rf"\b{WALKIN}\b", re.I)]
 
 
 def leaks(text: str, categories: list[str]) -> list[str]:
@@ -468,3 +471,42 @@ def test_a_change_saved_but_not_written_to_the_books_tells_the_treasurers(nfund,
     with nfund.ctx():
         from app.workflow.outbox import settle
         settle()  # the waiting entry goes to the books before the fund is checked
+
+
+def test_a_request_filed_for_someone_without_email_tells_the_treasurers_and_not_them(
+        nfund, smtp):
+    """Issue 20: an intake volunteer files for a person with no email; the treasurers are
+    told there is a new request (never who, nor how to reach them); the approval and the
+    payment tell nobody, since the person has no address, even with a choice of email
+    forced into the database."""
+    import datetime as dt
+
+    from app.db import session_scope
+    from app.models import Person
+    from app.workflow import intake, requests
+    from app.workflow.people import add_person
+
+    with nfund.ctx():
+        vol = add_person("vol@example.org", ["intake"], handle="vol")
+        made = intake.file_for(vol, {
+            "handle": WALKIN, "amount": "80.00", "category": "food",
+            "needed_by": (dt.date.today() + dt.timedelta(days=3)).isoformat(),
+            "payout_method": "cash", "story": STORY, "reach_by": "phone",
+            "contact": CONTACT})
+        with session_scope() as s:
+            s.exec(select(Person).where(Person.handle == WALKIN)).one().notify = "email"
+    assert send(nfund).sent == 2
+    got = to(smtp)
+    assert sorted(got) == ["treasurer", "treasurer2"]
+    assert "new request" in got["treasurer"][0].body
+    before = len(smtp.got)
+    with nfund.ctx():
+        requests.approve(nfund.people["treasurer"], made["code"], {})
+        requests.pay(nfund.people["treasurer2"], made["code"],
+                     {"amount": "80.00", "account": "Assets:Fund:Bank"})
+        with session_scope() as s:
+            walkin = s.exec(select(Person).where(Person.handle == WALKIN)).one()
+            queued = s.exec(select(Notification).where(
+                Notification.person_id == walkin.id)).all()
+    assert queued == []
+    assert send(nfund).sent == 0 and len(smtp.got) == before
