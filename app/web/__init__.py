@@ -144,6 +144,9 @@ def init_app(app: Flask) -> None:
     from app.web import custody  # issue 21
 
     app.register_blueprint(custody.bp)
+    from app.web import exports  # issue 18
+
+    app.register_blueprint(exports.bp)
     from app.api import bp as api_bp
     csrf.exempt(api_bp)  # bearer tokens, no cookies
 
