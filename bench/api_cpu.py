@@ -49,6 +49,7 @@ def main() -> int:
         "CAREBOOKS_BENCH_ADMIN_URL", default_admin_url()))
     parser.add_argument("--database-name", default="carebooks_bench_cpu")
     parser.add_argument("--profile", help="write a cProfile (CPU time) of the rounds here")
+    parser.add_argument("--profile-reads", help="write a cProfile of the WSGI page reads here")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="carebooks-cpu-"))
@@ -152,12 +153,15 @@ def run(args, tokens: dict[str, str], database: str) -> int:
     if page.status_code != 200:
         raise RuntimeError(f"page: {page.status_code}")
 
+    raw_ms = _raw_page_ms(app, args.reads, getattr(args, "profile_reads", None))
+
     print(f"CPU per API call, in process ({database}; {args.rounds} rounds after "
           f"{args.warmup} warm-up; Flask test client, no HTTP)")
     print(f"{'call':34s} {'mean ms':>8s} {'p50 ms':>8s} {'SQL':>5s}")
     print(f"{'GET /api/v1/summary (answer kept)':34s} {read_ms:8.2f} {'':>8s} "
           f"{read_sql:5.1f}")
     print(f"{'GET / (answer kept)':34s} {page_ms:8.2f} {'':>8s} {page_sql:5.1f}")
+    print(f"{'GET / (kept, WSGI call only)':34s} {raw_ms:8.3f}")
     paths = {"submit": "POST /requests", "donation": "POST /donations",
              "approve": "POST /requests/<code>/approve",
              "pay": "POST /requests/<code>/payments",
@@ -167,6 +171,36 @@ def run(args, tokens: dict[str, str], database: str) -> int:
         print(f"{paths[kind]:34s} {statistics.mean(ms):8.2f} {statistics.median(ms):8.2f} "
               f"{statistics.mean(sent[kind]):5.1f}")
     return 0
+
+
+def _raw_page_ms(app, reads: int, profile_to: str | None = None) -> float:
+    """CPU per stranger's page read through the app's WSGI callable alone, as gunicorn
+    calls it (no test client building the request: that costs more than the read)."""
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "",
+               "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+               "wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1",
+               "HTTP_ACCEPT_LANGUAGE": "en", "wsgi.input": None, "wsgi.errors": sys.stderr}
+    seen = []
+
+    def start_response(status, headers, exc_info=None):
+        seen.append(status)
+
+    b"".join(app.wsgi_app(dict(environ), start_response))
+    profile = None
+    if profile_to:
+        import cProfile
+        profile = cProfile.Profile(time.process_time)
+        profile.enable()
+    start = time.process_time()
+    for _ in range(reads):
+        b"".join(app.wsgi_app(dict(environ), start_response))
+    ms = (time.process_time() - start) / reads * 1000
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(profile_to)
+    if set(seen) != {"200 OK"}:
+        raise RuntimeError(f"page: {set(seen)}")
+    return ms
 
 
 def _count_statements() -> list[int]:

@@ -348,9 +348,10 @@ def books_ids(books_dir: Path) -> tuple[collections.Counter, list[str], int]:
                  f"{e.message}" for e in errors], txns
 
 
-def cpu_times(pids: list[int]) -> dict[str, float]:
+def cpu_times(pids: list[int], **groups: list[int]) -> dict[str, float]:
     """CPU seconds so far: the whole machine (busy time over all cores), the processes
-    `pids`, this process, and every PostgreSQL server process (Linux /proc)."""
+    `pids`, this process, every PostgreSQL server process (Linux /proc), and each of
+    `groups` (name: pids)."""
     tick = os.sysconf("SC_CLK_TCK")
 
     def proc_cpu(pid: int | str) -> float:
@@ -372,4 +373,5 @@ def cpu_times(pids: list[int]) -> dict[str, float]:
                 pass
     own = os.times()
     return {"machine": busy, "server": sum(proc_cpu(p) for p in pids),
-            "client": own.user + own.system, "postgres": postgres}
+            "client": own.user + own.system, "postgres": postgres,
+            **{name: sum(proc_cpu(p) for p in group) for name, group in groups.items()}}

@@ -13,8 +13,9 @@ opening one connection per request (the app's keep-alive is off, as deployed):
 * summary: community reads of `GET /api/v1/summary` (the public JSON of this month);
 * page: the transparency page `GET /` (off by default: `--page-readers N`);
 * submit: members asking for aid (`POST /api/v1/requests`);
-* approve, pay, donation: treasurers' money writes through the API, each with an
-  Idempotency-Key; every 10th is sent a second time with the same key ("replay": it must
+* approve, pay, donation, and (issue 18) transfer (bank to cash, some with a fee), cost
+  (a running cost), refund (part of a donation) and return (a payment that came back):
+  treasurers' money writes through the API, each with an Idempotency-Key; every 10th is sent a second time with the same key ("replay": it must
   answer the same, marked `Idempotent-Replayed`, and change nothing).
 
 Then it stops gunicorn, runs `carebooks check`, loads the books with Beancount and proves
@@ -29,9 +30,13 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import datetime as dt
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -44,10 +49,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import (Client, Gunicorn, books_ids, carebooks, cpu_times,  # noqa: E402
-                           fund_env, month_file_errors, second_factor)
+from bench.harness import (BIN, ROOT as _ROOT, Client, Gunicorn, books_ids,  # noqa: E402
+                           carebooks, cpu_times, free_port, fund_env, month_file_errors,
+                           second_factor)
 
-MONEY = ("approve", "pay", "donation")
+MONEY = ("approve", "pay", "donation", "transfer", "cost", "refund", "return")
 KINDS = ("summary", "page", "page 304", "submit", *MONEY, "replay")
 TARGET_READS, TARGET_WRITES = 500.0, 50.0
 TARGET_PAGE = 2000.0   # a link shared widely: `/` read by strangers, with money moving
@@ -112,8 +118,10 @@ def drop_database(admin_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def create_fund(env: dict[str, str], members: int) -> dict[str, list[str]]:
-    """`carebooks init`, two treasurers and `members` members, one API token each."""
+def create_fund(env: dict[str, str], members: int, notify: bool = False
+                ) -> dict[str, list[str]]:
+    """`carebooks init`, two treasurers and `members` members, one API token each; with
+    `notify`, every one of them chose to be told by email (English and Spanish)."""
     carebooks(env, "init", "--name", "Bench Mutual Aid", "--currency", "USD")
     tokens: dict[str, list[str]] = {"treasurer": [], "member": []}
     people = [("treasurer", f"treasurer{i}@example.org") for i in (1, 2)] + [
@@ -124,12 +132,107 @@ def create_fund(env: dict[str, str], members: int) -> dict[str, list[str]]:
         if role == "treasurer":
             second_factor(env, email)  # a token that moves money needs one
         tokens[role].append(carebooks(env, "token", "create", email).stdout.strip())
+    if notify:
+        python(env, f"EMAILS = {[email for _, email in people]!r}\n" + _CHOOSE_EMAIL)
     return tokens
 
 
 def donation_body(amount: str) -> dict:
     return {"amount": amount, "account": BANK, "date": dt.date.today().isoformat(),
             "category": "individual", "donor_consents_public": False}
+
+
+# --- notifications (issue 20): everyone chose email; a local SMTP server; the sender -----
+
+_CHOOSE_EMAIL = """
+from app import create_app
+from app.workflow.notify import set_choice
+from app.workflow.people import person_by_email
+app = create_app()
+with app.app_context():
+    for i, email in enumerate(EMAILS):
+        set_choice(person_by_email(email).id, "email", ("en", "es")[i % 2])
+"""
+
+_NOTICES = """
+import json
+from sqlmodel import func, select
+from app import create_app
+from app.db import session_scope
+from app.models import Notification
+app = create_app()
+with app.app_context(), session_scope() as session:
+    rows = session.exec(select(Notification.status, func.count()).group_by(
+        Notification.status)).all()
+print(json.dumps(dict(rows)))
+"""
+
+
+def python(env: dict[str, str], code: str) -> str:
+    """Run `code` in a fresh interpreter for the fund `env` names; its stdout."""
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=_ROOT, check=True,
+                          capture_output=True, text=True, timeout=120).stdout
+
+
+@dataclass
+class Mail:
+    """A local SMTP server (aiosmtpd, which swallows what it is sent) and `carebooks
+    notify --loop` sending to it, as a systemd timer or a second process would: off the
+    request path, on the same machine."""
+
+    env: dict[str, str]
+    every: int
+    port: int = field(default_factory=free_port)
+    smtp: subprocess.Popen | None = None
+    sender: subprocess.Popen | None = None
+
+    def settings(self) -> dict[str, str]:
+        return {"CAREBOOKS_SMTP_URL": f"smtp://127.0.0.1:{self.port}",
+                "CAREBOOKS_SMTP_FROM": "noreply@bench.example.org",
+                "CAREBOOKS_BASE_URL": "https://bench.example.org"}
+
+    def start_smtp(self) -> None:
+        self.smtp = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+             "-c", "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.smtp.poll() is not None:
+                    raise RuntimeError("the local SMTP server (aiosmtpd) did not start")
+                time.sleep(0.1)
+
+    def start_sender(self) -> None:
+        self.sender = subprocess.Popen([str(BIN / "carebooks"), "notify", "--loop",
+                                        str(self.every)], env=self.env, cwd=_ROOT,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True)
+
+    def stop_sender(self) -> None:
+        """Stop the looping sender between rounds if it can (SIGINT), then send what is
+        left once, as the next timer run would."""
+        if self.sender is not None and self.sender.poll() is None:
+            self.sender.send_signal(signal.SIGINT)
+            try:
+                self.sender.wait(30)
+            except subprocess.TimeoutExpired:
+                self.sender.kill()
+                self.sender.wait(5)
+        carebooks(self.env, "notify")
+
+    def pids(self) -> dict[str, list[int]]:
+        return {"sender": [self.sender.pid] if self.sender else [],
+                "smtp": [self.smtp.pid] if self.smtp else []}
+
+    def stop(self) -> None:
+        for proc in (self.sender, self.smtp):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
 
 
 # --- the load ----------------------------------------------------------------------------
@@ -215,9 +318,24 @@ def treasurer(port: int, token: str, queue: collections.deque, tally: Tally,
                 tally.error("replay", f"{status2} {headers.get('idempotent-replayed')} {data2}")
         return data
 
+    rounds = 0
     while not stop.is_set():
-        write("donation", "/api/v1/donations", donation_body("20.00"), 201,
-              lambda d: f"donation:{d['code']}")
+        rounds += 1
+        gift = write("donation", "/api/v1/donations", donation_body("20.00"), 201,
+                     lambda d: f"donation:{d['code']}")
+        # the fund's other money movements, a few of each per round of ten
+        if rounds % 3 == 0:
+            write("transfer", "/api/v1/transfers", {
+                "amount": "2.00", **({"fee": "0.10"} if rounds % 2 else {}),
+                "from_account": BANK, "to_account": "Assets:Fund:Cash"}, 201,
+                lambda d: f"transfer:{d['code']}")
+        if rounds % 5 == 0:
+            write("cost", "/api/v1/costs", {"amount": "0.50", "account": BANK,
+                                            "kind": "other"}, 201,
+                  lambda d: f"cost:{d['code']}")
+        if gift is not None and rounds % 4 == 0:
+            write("refund", f"/api/v1/donations/{gift['code']}/refund", {"amount": "1.00"},
+                  200, lambda d: f"refund:{d['code']}:1")
         try:
             code = queue.popleft()
         except IndexError:
@@ -227,9 +345,12 @@ def treasurer(port: int, token: str, queue: collections.deque, tally: Tally,
             break
         if write("approve", f"/api/v1/requests/{code}/approve", {}, 200,
                  lambda d: f"approve:{d['code']}:1") is not None:
-            write("pay", f"/api/v1/requests/{code}/payments", {"amount": "1.00",
-                                                              "account": BANK}, 201,
-                  lambda d: f"pay:{d['code']}:{len(d['payments'])}")
+            paid = write("pay", f"/api/v1/requests/{code}/payments", {"amount": "1.00",
+                                                                     "account": BANK}, 201,
+                         lambda d: f"pay:{d['code']}:{len(d['payments'])}")
+            if paid is not None and rounds % 5 == 1:   # it bounced
+                write("return", f"/api/v1/requests/{code}/returned", {}, 200,
+                      lambda d: f"return:{d['code']}:1")
     tally.reconnects += client.reconnects
     client.close()
 
@@ -278,6 +399,8 @@ def run(args, worker_class: str, threads: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="carebooks-http-"))
     dbname = None
     server = None
+    mail: Mail | None = None
+    notices: dict | None = None
     try:
         if args.sqlite:
             url = None
@@ -285,8 +408,12 @@ def run(args, worker_class: str, threads: int) -> dict:
             dbname = args.database_name
             url = create_database(args.database_url, dbname)
         env = fund_env(work / "instance", url)
+        if args.notify:
+            mail = Mail(env, args.notify_every)
+            env.update(mail.settings())
+            mail.start_smtp()
         log(f"creating the fund in {work} ({'SQLite' if args.sqlite else dbname})")
-        tokens = create_fund(env, args.member_people)
+        tokens = create_fund(env, args.member_people, notify=args.notify)
         server = Gunicorn(env, work, workers=args.workers, worker_class=worker_class,
                           threads=threads, extra=tuple(args.gunicorn_arg),
                           access_log_on=args.access_log)
@@ -301,12 +428,18 @@ def run(args, worker_class: str, threads: int) -> dict:
         log(f"load for {args.seconds:.0f} s: {args.readers} summary readers, "
             f"{args.page_readers} page readers, {args.members} members, "
             f"{args.treasurers} treasurers")
+        if mail is not None:
+            mail.start_sender()
         pids, loadavg = server.worker_pids(), os.getloadavg()[0]
-        before = cpu_times(pids)
+        before = cpu_times(pids, **(mail.pids() if mail else {}))
         tally, elapsed = drive(server.port, tokens, args)
-        after = cpu_times(pids)
+        after = cpu_times(pids, **(mail.pids() if mail else {}))
         served = server.served_by()
         server.stop()
+        if mail is not None:
+            log("sending what is left (carebooks notify)")
+            mail.stop_sender()
+            notices = json.loads(python(env, _NOTICES))
         log("stopped gunicorn; carebooks check")
         check = carebooks(env, "check", check=False)
         ids, load_errors, txns = books_ids(work / "instance" / "books")
@@ -315,6 +448,8 @@ def run(args, worker_class: str, threads: int) -> dict:
     finally:
         if server is not None:
             server.stop()
+        if mail is not None:
+            mail.stop()
         if dbname and not args.keep:
             drop_database(args.database_url, dbname)
         if not args.keep:
@@ -326,11 +461,13 @@ def run(args, worker_class: str, threads: int) -> dict:
     return {
         "worker_class": worker_class, "threads": threads, "elapsed": elapsed, "tally": tally,
         "workers": args.workers, "loadavg": loadavg, "page_readers": args.page_readers,
+        "notify_every": args.notify_every,
         "database": ("SQLite" if args.sqlite else "PostgreSQL over its Unix socket"
                      if "host=/" in args.database_url or "host=%2F" in args.database_url
                      else "PostgreSQL over TCP"),
         "cpu": {k: after[k] - before[k] for k in after},
         "served": served, "check": check, "txns": txns, "load_errors": load_errors,
+        "notices": notices,
         "parse_errors": parse_errors, "acked": sum(acked.values()),
         "acked_twice": sum(1 for n in acked.values() if n > 1),
         "missing": sorted(i for i in expected if ids[i] == 0),
@@ -375,10 +512,21 @@ def verdict(r: dict) -> bool:
         print(f"first {kind} error: {sample}")
     cpu, cores = r["cpu"], os.cpu_count() or 1
     other = cpu["machine"] - cpu["server"] - cpu["client"] - cpu["postgres"]
+    mail_cpu = cpu.get("sender", 0.0) + cpu.get("smtp", 0.0)
+    other -= mail_cpu
     print(f"CPU during the load, of {cores} cores x {secs:.1f} s = {cores * secs:.1f} s: "
           f"gunicorn workers {cpu['server']:.1f} s, PostgreSQL {cpu['postgres']:.1f} s, "
-          f"this load client {cpu['client']:.1f} s, everything else {other:.1f} s "
-          f"(load average before the load: {r['loadavg']:.2f})")
+          f"this load client {cpu['client']:.1f} s"
+          + (f", the notification sender {cpu.get('sender', 0.0):.1f} s and the SMTP "
+             f"server {cpu.get('smtp', 0.0):.1f} s" if r["notices"] is not None else "")
+          + f", everything else {other:.1f} s (load average before the load: "
+          f"{r['loadavg']:.2f})")
+    notices = r["notices"]
+    if notices is not None:
+        print(f"notifications (everyone chose email; `carebooks notify --loop "
+              f"{r['notify_every']}` to a local SMTP server, then once more after the load): "
+              f"{sum(notices.values())} queued, {notices.get('sent', 0)} sent, "
+              f"{notices.get('pending', 0)} waiting, {notices.get('failed', 0)} failed")
     if r["served"]:
         print(f"money writes served per worker pid: {dict(r['served'])}")
     print(f"client retries after a reset connection: {tally.reconnects}")
@@ -403,6 +551,11 @@ def verdict(r: dict) -> bool:
     ] if r["page_readers"] else [
         (f"summary reads >= {TARGET_READS:.0f}/s", reads >= TARGET_READS, f"{reads:.1f}/s"),
     ]
+    if notices is not None:
+        checks.append(("every notification queued was sent",
+                       sum(notices.values()) > 0 and notices.get("sent", 0)
+                       == sum(notices.values()), f"{notices.get('sent', 0)} of "
+                       f"{sum(notices.values())}"))
     checks += [
         (f"money writes >= {TARGET_WRITES:.0f}/s", writes >= TARGET_WRITES, f"{writes:.1f}/s"),
         ("0 errors", errors == 0, f"{errors}"),
@@ -445,6 +598,11 @@ def main() -> int:
                         help="one more gunicorn argument (repeat)")
     parser.add_argument("--access-log", action="store_true",
                         help="gunicorn's access log on (costs ~3%% CPU): writes per worker pid")
+    parser.add_argument("--no-notify", dest="notify", action="store_false",
+                        help="nobody chooses email, no SMTP server, no sender (issue 20: "
+                             "on by default)")
+    parser.add_argument("--notify-every", type=int, default=5,
+                        help="seconds between the sender's rounds during the load (default 5)")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     parser.add_argument("--database-url", default=os.environ.get(
         "CAREBOOKS_BENCH_ADMIN_URL", default_admin_url()),

@@ -22,6 +22,7 @@ which then answers, or refuses, in its usual words.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 
 from flask import Flask
@@ -30,7 +31,7 @@ from werkzeug.http import parse_accept_header
 
 from app.i18n import DEFAULT, LANGUAGES
 from app.web.cache import headers as caching, not_modified
-from app.workflow import summary
+from app.workflow import stamp, summary
 
 PATH = "/api/v1/summary"
 PAGE = "/"
@@ -41,12 +42,25 @@ _PERSONAL = {"set-cookie", "www-authenticate"}
 _OWN = {"content-length", "etag", "cache-control"}
 
 
+# The full check (the books readable, the privacy policy) runs at least this often; in
+# between, a kept answer holds while the day and the public files' signatures hold.
+RECHECK_SECONDS = 1.0
+_LANGS: dict[str, str] = {}   # Accept-Language header -> language (a browser sends few)
+
+
 def _lang(environ: dict) -> str:
     """The language Flask would choose for a stranger (app.i18n.select_locale)."""
     header = environ.get("HTTP_ACCEPT_LANGUAGE")
     if not header:
         return DEFAULT
-    return parse_accept_header(header, LanguageAccept).best_match(list(LANGUAGES)) or DEFAULT
+    lang = _LANGS.get(header)
+    if lang is None:
+        lang = parse_accept_header(header, LanguageAccept).best_match(list(LANGUAGES)) \
+            or DEFAULT
+        if len(_LANGS) >= 512:
+            _LANGS.clear()
+        _LANGS[header] = lang
+    return lang
 
 
 class KeptSummary:
@@ -58,6 +72,10 @@ class KeptSummary:
         # (path, scheme, forwarded scheme) -> the headers of Flask's last 200 answer to a
         # stranger (HSTS is sent on HTTPS only; nothing else in them depends on the read)
         self.headers: dict[tuple, list[tuple[str, str]]] = {}
+        # (path, month or language) -> (answer, its day, the public files' signature when
+        # it was found current, when to check it in full again)
+        self.fresh: dict[tuple, tuple] = {}
+        self.paths: tuple[str, ...] | None = None   # stamp.public_paths(), once known
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         get = environ.get
@@ -72,7 +90,10 @@ class KeptSummary:
         slot = (path, get("wsgi.url_scheme"), get("HTTP_X_FORWARDED_PROTO"))
         headers = self.headers.get(slot)
         if headers is not None:
-            answer = self._kept(path, found[1] if found else None, environ)
+            which = (path, found[1] if found else _lang(environ))
+            answer = self._fresh(which)
+            if answer is None:
+                answer = self._kept(which)
             if answer is not None:
                 if not_modified(answer, get("HTTP_IF_NONE_MATCH")):
                     start_response("304 Not Modified", [*headers, *caching(answer)])
@@ -82,17 +103,37 @@ class KeptSummary:
                 return [answer.body]
         return self.inner(environ, self._keeping(slot, start_response))
 
-    def _kept(self, path: str, month: str | None, environ: dict) -> summary.Answer | None:
+    def _fresh(self, which: tuple) -> summary.Answer | None:
+        """The answer found current less than RECHECK_SECONDS ago, if the day and the
+        public files are still what they were then (no app context, no key worked out:
+        a few `os.stat`s). None: work it out (`_kept`)."""
+        hit = self.fresh.get(which)
+        if hit is None:
+            return None
+        answer, day, signature, until = hit
+        if (time.monotonic() >= until or summary.today() != day
+                or stamp.signature(self.paths) != signature):
+            return None
+        return answer
+
+    def _kept(self, which: tuple) -> summary.Answer | None:
         """The kept answer, worked out if it is stale (the summary only); None if Flask
         should answer (a month refused, the books or the database unreadable: it says why;
         the page not rendered yet in this language)."""
+        path, what = which
         try:
             with self.app.app_context():
-                if path == PATH:
-                    return summary.public_answer(month)
-                return summary.kept_page(_lang(environ))
+                if self.paths is None:
+                    self.paths = stamp.public_paths()
+                # taken before the answer: a change meanwhile is seen by the next read
+                day, signature = summary.today(), stamp.signature(self.paths)
+                answer = (summary.public_answer(what) if path == PATH
+                          else summary.kept_page(what))
         except Exception:  # noqa: BLE001  (Flask meets it again, and answers or logs it)
             return None
+        if answer is not None:
+            self.fresh[which] = (answer, day, signature, time.monotonic() + RECHECK_SECONDS)
+        return answer
 
     def _keeping(self, slot: tuple, start_response: Callable) -> Callable:
         """`start_response` that keeps the headers of Flask's 200 answer to a stranger."""

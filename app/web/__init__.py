@@ -142,8 +142,10 @@ def init_app(app: Flask) -> None:
                auditor.bp):
         app.register_blueprint(bp)
     from app.web import custody  # issue 21
+    from app.web import money  # issue 18
 
     app.register_blueprint(custody.bp)
+    app.register_blueprint(money.bp)
     from app.web import exports  # issue 18
 
     app.register_blueprint(exports.bp)

@@ -32,12 +32,12 @@ class SharesForm(FlaskForm):
 
 
 class SplitForm(FlaskForm):
-    needed = IntegerField(_l("Shares needed to unlock"), default=2, validators=[Optional()],
+    needed = IntegerField(_l("Shares needed to unlock"), validators=[Optional()],
                           render_kw={"inputmode": "numeric"})
 
 
 class ResplitForm(SharesForm):
-    needed = IntegerField(_l("Shares needed to unlock, from now on"), default=2,
+    needed = IntegerField(_l("Shares needed to unlock, from now on"),
                           validators=[Optional()], render_kw={"inputmode": "numeric"})
 
 
@@ -77,8 +77,10 @@ def _page(status: int = 200, unlock_form=None, shred_form=None, split_form=None,
                            waiting_for=waiting_for,
                            mine_waiting=bool(waiting and person().id in waiting[2]),
                            unlock_form=unlock_form or SharesForm(prefix="u"),
-                           split_form=split_form or SplitForm(prefix="n"),
-                           resplit_form=resplit_form or ResplitForm(prefix="r"),
+                           # the fund's approvals needed (2) offered; an empty POST is
+                           # refused rather than splitting with a number nobody chose
+                           split_form=split_form or SplitForm(prefix="n", needed=2),
+                           resplit_form=resplit_form or ResplitForm(prefix="r", needed=2),
                            shred_form=shred_form or ShredForm(prefix="s")), status
 
 

@@ -202,3 +202,32 @@ class ReconcileForm(FlaskForm):
     account = SelectField(_l("Cash account the statement is for"))
     month = StringField(_l("Month"), render_kw={"placeholder": "2026-10",
                                                 "inputmode": "numeric"})
+
+
+class TransferForm(FlaskForm):
+    amount = StringField(_l("Amount that left the account"), render_kw={"inputmode": "decimal"})
+    fee = StringField(_l("Fee kept on the way (if any)"), render_kw={"inputmode": "decimal"})
+    from_account = SelectField(_l("From"))
+    to_account = SelectField(_l("To"))
+    date = StringField(_l("Date"), render_kw={"type": "date"})
+
+
+class CostForm(FlaskForm):
+    amount = StringField(_l("Amount paid"), render_kw={"inputmode": "decimal"})
+    kind = SelectField(_l("Kind of cost"))
+    account = SelectField(_l("Paid from"))
+    date = StringField(_l("Date"), render_kw={"type": "date"})
+
+
+class RefundForm(FlaskForm):
+    code = StringField(_l("Donation code (D-…)"), render_kw={"autocomplete": "off"})
+    amount = StringField(_l("Amount given back (empty: all that is left)"),
+                         render_kw={"inputmode": "decimal"})
+
+
+class ReturnedForm(FlaskForm):
+    code = StringField(_l("Request code (R-…)"), render_kw={"autocomplete": "off"})
+    amount = StringField(_l("Amount that came back (empty: all that was paid)"),
+                         render_kw={"inputmode": "decimal"})
+    account = SelectField(_l("Came back into"))
+    date = StringField(_l("Date"), render_kw={"type": "date"})

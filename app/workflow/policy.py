@@ -19,7 +19,7 @@ from sqlmodel import Session, func, select
 
 from app.db import session_scope
 from app.models import AidRequest, Person, Policy, Role, Status, utcnow
-from app.workflow import audit
+from app.workflow import audit, stamp
 from app.workflow.errors import Forbidden, InvalidInput, PolicyRefused
 from ledger.money import fmt
 
@@ -59,7 +59,8 @@ def privacy() -> tuple[int, int, int, Decimal]:
     ext = current_app.extensions
     now = time.monotonic()
     hit = ext.get(_PRIVACY)
-    if hit is not None and now - hit[0] < PRIVACY_SECONDS:
+    changed = stamp.signature((stamp.path(),))  # another worker changed the policy
+    if hit is not None and now - hit[0] < PRIVACY_SECONDS and hit[2] == changed:
         return hit[1]
     with session_scope() as session:
         found = session.exec(select(Policy.k_threshold, Policy.dominance_share,
@@ -69,7 +70,7 @@ def privacy() -> tuple[int, int, int, Decimal]:
             policy = current(session)
             found = (policy.k_threshold, policy.dominance_share, policy.rounding_unit,
                      policy.request_cap)
-    ext[_PRIVACY] = (now, tuple(found))
+    ext[_PRIVACY] = (now, tuple(found), changed)
     return tuple(found)
 
 
@@ -128,6 +129,7 @@ def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy
         audit.record(session, actor.id, "policy.changed", "policy",
                      before=before, after={k: str(getattr(policy, k)) for k in before})
     current_app.extensions.pop(_PRIVACY, None)
+    stamp.touch("policy")  # every worker's public answers are worked out again
     return policy
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from sqlmodel import select
 from app.db import session_scope
 from app.fund import books
 from app.models import AidRequest, Donation, Payment, PublishedReport
-from app.workflow import policy as rules_mod
+from app.workflow import policy as rules_mod, stamp
 from app.workflow.errors import InvalidInput
 from ledger.state import month_of
 from reports import public
@@ -94,15 +93,6 @@ def _policy() -> tuple[Decimal, dict, tuple]:
     k, share, unit, cap = rules_mod.privacy()
     privacy = {"k": k, "dominance_share": share, "rounding_unit": unit}
     return public.band_unit(Decimal(cap)), privacy, (k, share, unit, str(cap))
-
-
-def _published_stamp() -> int:
-    """Changes when a report is published (a file is added to the reports folder):
-    one stat, no database read, on every public read."""
-    try:
-        return os.stat(os.path.join(current_app.instance_path, "reports")).st_mtime_ns
-    except FileNotFoundError:
-        return 0
 
 
 def published_months() -> set[str]:
@@ -186,7 +176,8 @@ class PublicView:
 def _public_view(now: dt.date) -> tuple[PublicView, tuple]:
     unit, privacy, policy_key = _policy()
     state = books().state
-    key = (now, tuple(s.seal_hash for s in state.seals), _published_stamp(), policy_key)
+    key = (now, tuple(s.seal_hash for s in state.seals), stamp.signature(stamp.public_paths()),
+           policy_key)
     cache = current_app.extensions.setdefault(_CACHE, {})
     hit = cache.get("view")
     if hit is not None and hit[0] == key:

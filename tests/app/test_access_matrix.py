@@ -105,6 +105,12 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/treasurer/requests/<code>/deny"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/requests/<code>/cancel"): (303, 403, 403, 422, 403),
     ("POST", "/treasurer/requests/<code>/pay"): (303, 403, 403, 422, 403),
+    # the Money page (issue 18): an empty form is refused, naming its fields
+    ("GET", "/treasurer/money/"): (303, 403, 403, 200, 403),
+    ("POST", "/treasurer/money/transfer"): (303, 403, 403, 422, 403),
+    ("POST", "/treasurer/money/cost"): (303, 403, 403, 422, 403),
+    ("POST", "/treasurer/money/refund"): (303, 403, 403, 422, 403),
+    ("POST", "/treasurer/money/returned"): (303, 403, 403, 422, 403),
     ("GET", "/treasurer/pay"): (303, 403, 403, 200, 403),
     ("POST", "/treasurer/pay"): (303, 403, 403, 422, 403),   # nothing ticked
     # --- the fund's books: treasurers, admins and auditors (AUDITOR below) ---------------

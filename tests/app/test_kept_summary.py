@@ -32,7 +32,20 @@ def dispatched(fund, monkeypatch):
 
 
 def _answer(response) -> tuple:
-    return response.status_code, dict(response.headers), response.get_data()
+    """Status, headers and body; the max-age counts down to midnight, so two answers a
+    second apart differ there by one: it is compared to the second."""
+    headers = dict(response.headers)
+    if headers.get("Cache-Control", "").startswith("public, max-age="):
+        age = int(headers["Cache-Control"].rpartition("=")[2])
+        headers["Cache-Control"] = "public, max-age=" + ("~" if abs(
+            age - _seconds_to_midnight()) <= 2 else str(age))
+    return response.status_code, headers, response.get_data()
+
+
+def _seconds_to_midnight() -> int:
+    now = dt.datetime.now()
+    return int((dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time())
+                - now).total_seconds())
 
 
 def test_a_strangers_second_read_is_the_kept_answer_with_flasks_own_headers(fund,
@@ -132,3 +145,118 @@ def test_https_reads_keep_their_own_headers(fund, dispatched):
     assert "Strict-Transport-Security" in https.get(PATH, base_url="https://localhost").headers
     assert "Strict-Transport-Security" not in plain.get(PATH).headers
     assert len(dispatched) == count
+
+
+# --- the page: exactly Flask's answer, changed at once in every worker, strangers only ----
+
+
+def _worker(fund):
+    """Another gunicorn worker: an app of its own (its own kept answers and caches) on the
+    same instance folder and database."""
+    from pathlib import Path
+
+    from app import create_app
+
+    return create_app(instance=Path(fund.app.instance_path), test_config={
+        "DATABASE_URL": fund.app.config["DATABASE_URL"], "TESTING": True,
+        "RATELIMIT_ENABLED": False})
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_kept_page_is_flasks_answer_byte_for_byte(fund, dispatched, language):
+    client = fund.client()
+    asked = {"Accept-Language": language}
+    first = client.get("/", headers=asked)              # Flask renders it
+    assert first.status_code == 200 and len(dispatched) == 1
+    kept = client.get("/", headers=asked)               # the kept path answers
+    assert len(dispatched) == 1
+    assert _answer(kept) == _answer(first)
+    assert f'lang="{language}"' in kept.get_data(as_text=True)
+    # the security headers are Flask's, in full: a fixed policy, no per-request nonce
+    from app.security import ALWAYS
+    for name, value in ALWAYS.items():
+        assert kept.headers[name] == value
+    assert "nonce" not in kept.headers["Content-Security-Policy"]
+    assert "Set-Cookie" not in kept.headers
+    # Flask's own answer to the same read, now, is the same again
+    fund.app.wsgi_app.fresh.clear()
+    fund.app.wsgi_app.headers.clear()
+    assert _answer(client.get("/", headers=asked)) == _answer(first)
+    assert len(dispatched) == 2
+
+
+def test_a_signed_in_member_gets_their_own_page_from_flask_never_the_kept_one(fund,
+                                                                              dispatched):
+    from tests.app.test_access_matrix import sign_in
+
+    stranger = fund.client()
+    stranger.get("/")
+    kept = stranger.get("/")
+    count = len(dispatched)
+    member = sign_in(fund, "member")
+    page = member.get("/")
+    assert len(dispatched) == count + 1, "a member's read was answered from the kept page"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in page.headers
+    html = page.get_data(as_text=True)
+    assert "@member" in html and "@member" not in kept.get_data(as_text=True)
+    assert page.get_data() != kept.get_data()
+
+
+def test_the_kept_page_changes_at_once_in_every_worker(fund, monkeypatch):
+    """A seal, a published report, an auditor's attestation and a new policy, each made in
+    one worker, change the page the other worker keeps on its very next read (its full
+    check, once a second, is pushed out of the way so that only the signal can do it)."""
+    from app.api import kept
+    from app.fund import aid_categories, books
+    from app.workflow import attest, months, policy, reports
+    from app.workflow.people import add_person
+    from tests.app.conftest import PASSWORD
+
+    monkeypatch.setattr(kept, "RECHECK_SECONDS", 3600.0)
+    other = _worker(fund)
+    reader = other.test_client()
+    month = f"{fund.start.year:04d}-{fund.start.month:02d}"
+
+    def read() -> tuple[str, str]:
+        """The other worker's first read (the one that must already be new), and a
+        second one that must be the same (kept)."""
+        first = reader.get("/")
+        again = reader.get("/")
+        assert again.get_data() == first.get_data()
+        return first.headers["ETag"], first.get_data(as_text=True)
+
+    with fund.ctx():
+        auditor = add_person("auditor@example.org", ["auditor"], handle="auditor",
+                             password=PASSWORD)
+    etag, html = read()
+    assert read() == (etag, html)            # kept, and unchanged while nothing changes
+    assert other.wsgi_app.fresh, "the other worker answered from Flask, not its kept page"
+    seen = {etag}
+
+    with fund.ctx():
+        months.seal(fund.people["treasurer"], month,
+                    {"balances": {"Assets:Fund:Bank": "5000.00"}})
+        seal_hash = books().state.last_seal.seal_hash
+    etag, html = read()
+    assert etag not in seen and seal_hash in html
+    seen.add(etag)
+
+    with fund.ctx():
+        reports.publish(fund.people["treasurer"], month)
+    etag, after = read()
+    assert etag not in seen and after != html
+    seen.add(etag)
+
+    with fund.ctx():
+        attest.audit(auditor, month)
+    etag, html = read()
+    assert etag not in seen and "was checked by 1 of the fund" in html
+    seen.add(etag)
+
+    with fund.ctx():
+        policy.update_policy(fund.people["admin"], {"request_cap": "50000.00"},
+                             aid_categories())
+    etag, after = read()
+    assert etag not in seen and after != html
+    other.extensions["carebooks.engine"].dispose()

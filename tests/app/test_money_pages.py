@@ -1,0 +1,82 @@
+"""The Money page (issue 18): a treasurer moves money between the fund's accounts, pays a
+running cost, gives a donation back and records an aid payment that came back, from the
+browser; a refusal shows next to its field and changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from tests.app.conftest import make_fund
+from tests.app.test_web import Browser, text
+
+
+@pytest.fixture
+def fund(tmp_path):
+    """A SQLite fund (the API tests of tests/app/test_movements.py cover PostgreSQL)."""
+    f = make_fund(tmp_path, f"sqlite:///{tmp_path / 'web.db'}")
+    yield f
+    from app.workflow.check import run_check
+    with f.ctx():
+        report = run_check()
+    assert report.ok, str(report)
+
+
+def balance(fund, account: str) -> Decimal:
+    from app.fund import books
+    with fund.ctx():
+        return books().state.balance(account)
+
+
+def test_a_transfer_and_a_cost_from_the_money_page(fund):
+    b = Browser(fund).sign_in("treasurer")
+    page = b.get("/treasurer/money/")
+    assert page.status_code == 200 and "Move money between" in text(page)
+    resp = b.post("/treasurer/money/", "/treasurer/money/transfer", data={
+        "transfer-amount": "300.00", "transfer-fee": "1.50",
+        "transfer-from_account": "Assets:Fund:Bank", "transfer-to_account": "Assets:Fund:Cash",
+        "transfer-date": dt.date.today().isoformat()})
+    assert resp.status_code == 303, text(resp)[:2000]
+    assert balance(fund, "Assets:Fund:Cash") == Decimal("298.50")
+    resp = b.post("/treasurer/money/", "/treasurer/money/cost", data={
+        "cost-amount": "20.00", "cost-kind": "other", "cost-account": "Assets:Fund:Cash",
+        "cost-date": dt.date.today().isoformat()})
+    assert resp.status_code == 303, text(resp)[:2000]
+    assert balance(fund, "Expenses:Operations:Other") == Decimal("20.00")
+    listed = text(b.get("/treasurer/money/"))
+    assert "Assets:Fund:Bank → Assets:Fund:Cash" in listed and "T-" in listed
+
+
+def test_a_refused_transfer_shows_its_field_and_changes_nothing(fund):
+    b = Browser(fund).sign_in("treasurer")
+    resp = b.post("/treasurer/money/", "/treasurer/money/transfer", data={
+        "transfer-amount": "10.00", "transfer-fee": "10.00",
+        "transfer-from_account": "Assets:Fund:Bank", "transfer-to_account": "Assets:Fund:Cash"})
+    assert resp.status_code == 422
+    assert "must be less than the amount" in text(resp)
+    assert balance(fund, "Assets:Fund:Cash") == Decimal("0")
+
+
+def test_a_bounced_payment_and_a_refund_from_the_money_page(fund):
+    code = fund.api("member", "POST", "/requests", json={
+        "amount": "80.00", "category": "food", "payout_method": "bank", "story": "Groceries.",
+        "needed_by": (dt.date.today() + dt.timedelta(days=3)).isoformat()})[1]["code"]
+    assert fund.api("treasurer", "POST", f"/requests/{code}/approve", json={})[0] == 200
+    assert fund.api("treasurer", "POST", f"/requests/{code}/payments", json={
+        "amount": "80.00", "account": "Assets:Fund:Bank"})[0] == 201
+    b = Browser(fund, "es").sign_in("treasurer")
+    resp = b.post("/treasurer/money/", "/treasurer/money/returned", data={
+        "returned-code": code, "returned-amount": "", "returned-account": "",
+        "returned-date": dt.date.today().isoformat()})
+    assert resp.status_code == 303, text(resp)[:2000]
+    assert fund.api("treasurer", "GET", f"/requests/{code}")[1]["status"] == "approved"
+    gift = fund.api("treasurer", "POST", "/donations", json={
+        "amount": "30.00", "account": "Assets:Fund:Bank", "date": dt.date.today().isoformat(),
+        "category": "individual", "donor_consents_public": False})[1]["code"]
+    resp = b.post("/treasurer/money/", "/treasurer/money/refund", data={
+        "refund-code": gift, "refund-amount": "10.00"})
+    assert resp.status_code == 303, text(resp)[:2000]
+    donations = fund.api("treasurer", "GET", "/donations")[1]["donations"]
+    assert next(d for d in donations if d["code"] == gift)["refunded"] == "10.00"
