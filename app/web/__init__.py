@@ -199,6 +199,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(custody.bp)
     app.register_blueprint(money.bp)
     app.register_blueprint(start.bp)
+    from app.web import exports  # issue 18
+
+    app.register_blueprint(exports.bp)
     from app.api import bp as api_bp
     csrf.exempt(api_bp)  # bearer tokens, no cookies
 

@@ -135,6 +135,12 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     # --- the fund's books: treasurers, admins and auditors (AUDITOR below) ---------------
     ("GET", "/books/"): (303, 403, 403, 200, 200),
     ("GET", "/books/fund-books.zip"): (303, 403, 403, 200, 200),
+    # exports (issue 18): CSV for treasurers, admins and auditors; a donor's statement
+    # (a name) for treasurers and admins, here without a name: refused, naming the field
+    ("GET", "/exports/"): (303, 403, 403, 200, 200),
+    ("GET", "/exports/<any(requests, donations, payments):kind>.csv"):
+        (303, 403, 403, 200, 200),
+    ("GET", "/exports/donor-statement.pdf"): (303, 403, 403, 422, 422),
     # --- admins -----------------------------------------------------------------------------
     ("GET", "/admin"): (303, 403, 403, 403, 303),
     ("GET", "/admin/people"): (303, 403, 403, 403, 200),
@@ -181,6 +187,9 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
 AUDITOR: dict[tuple[str, str], int] = {
     ("GET", "/books/"): 200,
     ("GET", "/books/fund-books.zip"): 200,
+    ("GET", "/exports/"): 200,
+    ("GET", "/exports/<any(requests, donations, payments):kind>.csv"): 200,
+    ("GET", "/exports/donor-statement.pdf"): 403,   # a donor's name is personal
 }
 
 
@@ -340,6 +349,7 @@ def path_for(fund, rule: str, code: str) -> str:
             .replace("<filename>", "1999-01-v1.pdf")
             .replace("<path:filename>", "carebooks.css")
             .replace("<month>", month).replace("<lang>", "en")
+            .replace("<any(requests, donations, payments):kind>", "requests")
             .replace("<carebooks_id>", f"approve:{code}:1"))
 
 
