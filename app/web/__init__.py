@@ -194,14 +194,10 @@ def init_app(app: Flask) -> None:
                auditor.bp, intake.bp):
         app.register_blueprint(bp)
     from app.web import custody  # issue 21
-    from app.web import money, start  # issue 18
+    from app.web import exports, money, start  # issue 18
 
-    app.register_blueprint(custody.bp)
-    app.register_blueprint(money.bp)
-    app.register_blueprint(start.bp)
-    from app.web import exports  # issue 18
-
-    app.register_blueprint(exports.bp)
+    for bp in (custody.bp, money.bp, start.bp, exports.bp):
+        app.register_blueprint(bp)
     from app.api import bp as api_bp
     csrf.exempt(api_bp)  # bearer tokens, no cookies
 

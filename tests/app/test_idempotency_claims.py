@@ -183,9 +183,18 @@ def _setup(fund, route: str):
         return "treasurer", f"/donations/{don['code']}/refund", {}
     if route == "seal":
         return "treasurer", f"/months/{month}/seal", {"balances": {BANK: "5000.00"}}
+    if route == "transfer":
+        return "treasurer", "/transfers", {"amount": "40.00", "fee": "1.00",
+                                           "from_account": BANK,
+                                           "to_account": "Assets:Fund:PayPal"}
+    if route == "cost":
+        return "treasurer", "/costs", {"amount": "12.00", "account": BANK, "kind": "fees"}
     code = ask(fund, amount="120.00")
-    if route in ("cancel", "pay", "pay-several"):
+    if route in ("cancel", "pay", "pay-several", "returned"):
         assert fund.api("treasurer", "POST", f"/requests/{code}/approve", json={})[0] == 200
+    if route == "returned":
+        assert fund.api("treasurer", "POST", f"/requests/{code}/payments",
+                        json={"amount": "120.00", "account": BANK})[0] == 201
     if route == "answer":
         assert fund.api("treasurer", "POST", f"/requests/{code}/needs-info",
                         json={"question": "Which week?"})[0] == 200
@@ -200,6 +209,7 @@ def _setup(fund, route: str):
                                                              "account": BANK}),
         "pay-several": ("treasurer", "/payments", {"account": BANK,
                                                   "payments": [{"code": code}]}),
+        "returned": ("treasurer", f"/requests/{code}/returned", {}),
     }[route]
 
 
@@ -209,7 +219,8 @@ ROUTES = {"submit": "api.create_request", "approve": "api.approve_request",
           "cancel": "api.cancel_request", "pay": "api.pay_request",
           "pay-several": "api.pay_several",
           "donate": "api.create_donation", "refund": "api.refund_donation",
-          "seal": "api.seal_month"}
+          "transfer": "api.create_transfer", "cost": "api.create_cost",
+          "returned": "api.return_payment", "seal": "api.seal_month"}
 
 
 def test_the_routes_below_are_every_idempotent_post(fund):
