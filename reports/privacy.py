@@ -42,8 +42,10 @@ class Group:
 
     @property
     def recipients(self) -> int:
-        """Distinct recipients."""
-        return len(self.by_recipient)
+        """Distinct recipients who got something: a payment that came back (a negative
+        net) or one that came back whole (nothing net) helps nobody, so it never counts
+        towards k (it would let four recipients and one return pass as five)."""
+        return sum(1 for amount in self.by_recipient.values() if amount > 0)
 
     @property
     def total(self) -> Decimal:
@@ -70,7 +72,7 @@ class Row:
 
 def is_safe(group: Group, rules: Rules) -> bool:
     """At least k recipients and nobody above the dominance share (or nothing at all)."""
-    if group.recipients == 0:
+    if not group.by_recipient:
         return True
     if group.recipients < rules.k:
         return False

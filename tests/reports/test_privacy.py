@@ -100,3 +100,22 @@ def test_one_recipient_holding_most_of_a_category_hides_it():
     for i in range(6):
         g.add(i, Decimal("10"))
     assert not is_safe(g, Rules(k=5))
+
+
+def test_a_returned_payment_never_counts_as_a_recipient():
+    """Four people helped and one payment that came back must not pass as five: the group
+    stays hidden, and a group holding only a return (its amount is one person's aid) too."""
+    rules = Rules(k=5)
+    group = Group("rent")
+    for who in range(4):
+        group.add(who, Decimal("300.00"))
+    group.add("returned", Decimal("-250.00"))
+    assert group.recipients == 4
+    assert not is_safe(group, rules)
+    rows, _other, _total = protect([group], rules)
+    assert not rows[0].shown
+    only_return = Group("food")
+    only_return.add("returned", Decimal("-250.00"))
+    assert not is_safe(only_return, rules)
+    group.add(4, Decimal("280.00"))
+    assert group.recipients == 5 and is_safe(group, rules)
