@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import (Blueprint, abort, flash, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -163,8 +164,41 @@ def policy_page():
 @bp.get("/audit")
 @admin
 def audit_page():
-    """The audit log, newest first, and whether its hash chain holds."""
-    from app.workflow import audit
+    """The audit log in words, newest first, 50 to a page; filtered by who acted, the kind
+    of event and a range of days (a GET form: a filtered page can be bookmarked); and
+    whether its hash chain holds."""
+    from app.web.audit_words import KIND_LABELS, sentence
+    from app.workflow import audit, inputs
 
-    events, chain = audit.recent(500)
-    return render_template("admin/audit.html", events=events, chain=chain)
+    args = request.args
+    chosen = {k: args.get(k, "").strip()[:40] for k in ("who", "kind", "since", "until")}
+    handles = {p["handle"]: p["id"] for p in people.list_people(person())}
+    errors, days = [], {}
+    for name, label in (("since", _("From")), ("until", _("Until"))):
+        try:
+            days[name] = inputs.date(chosen[name], name) if chosen[name] else None
+        except WorkflowError:
+            errors.append((f"audit-{name}", label,
+                           _("write the day like 2026-11-30")))
+            days[name] = None
+    if chosen["who"] and chosen["who"].lstrip("@") not in handles:
+        errors.append(("audit-who", _("Who"), _("nobody has that handle")))
+    try:
+        page = max(1, min(int(args.get("page", "1")), 100_000))
+    except ValueError:
+        page = 1
+    found = audit.search(handles.get(chosen["who"].lstrip("@")) if chosen["who"] else None,
+                         chosen["kind"] if chosen["kind"] in KIND_LABELS else "",
+                         days["since"], days["until"], page=page, per_page=PER_PAGE)
+    from app.fund import books
+    currency = books().currency
+    for e in found["events"]:
+        e["sentence"] = sentence(e, found["handles"], currency)
+    query = {k: v for k, v in chosen.items() if v}
+    return render_template("admin/audit.html", found=found, chosen=chosen, query=query,
+                           kinds=KIND_LABELS, handles=sorted(handles), errors=errors,
+                           chain=found["chain"] if found["ok"] else "BROKEN: " + found["chain"]
+                           ), 422 if errors else 200
+
+
+PER_PAGE = 50  # events on one page of the audit log

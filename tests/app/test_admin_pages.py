@@ -1,0 +1,95 @@
+"""Issue 19, the admin's pages as an admin would notice them: the audit log in words,
+filtered and paged; every rule of the policy editable; people as a table with a role
+filter and a search; and the admin's own landing page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from app.db import session_scope
+from app.workflow import audit
+from tests.app.conftest import make_fund
+from tests.app.test_web import Browser, submit_request, text
+
+
+@pytest.fixture
+def fund(tmp_path):
+    return make_fund(tmp_path, f"sqlite:///{tmp_path / 'admin.db'}")
+
+
+def _rows(html: str) -> list[str]:
+    """The audit table's sentences, tags stripped."""
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
+    cells = re.findall(r'<td class="what"[^>]*>(.*?)</td>', body.group(1) if body else "",
+                       re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", c)).strip() for c in cells]
+
+
+# --- the audit log ---------------------------------------------------------------------
+
+
+def test_the_audit_log_says_what_happened_in_words_with_a_short_hash(fund):
+    code = submit_request(fund, amount="600.00")  # at or above 500.00: two approvals
+    t = Browser(fund).sign_in("treasurer")
+    assert t.post(f"/treasurer/requests/{code}", f"/treasurer/requests/{code}/approve",
+                  data={}).status_code == 303
+    html = text(Browser(fund).sign_in("admin").get("/admin/audit"))
+    rows = _rows(html)
+    assert f"@treasurer approved {code}, 1 of 2" in rows
+    assert f"@member asked for 600.00 USD (Rent): {code}" in rows
+    assert "@member signed in" in rows
+    assert "The chain of hashes holds" in html
+    for raw in ("auth.signed_in", "request.approve", "person:", '{"'):
+        assert raw not in html, raw
+    assert '<details class="hash">' in html  # the chain, shortened, to open and copy
+    es = text(Browser(fund, "es").sign_in("admin").get("/admin/audit"))
+    assert f"@treasurer aprobó {code}, 1 de 2" in _rows(es)
+
+
+def test_the_audit_log_narrows_by_person_kind_and_days(fund):
+    code = submit_request(fund)
+    Browser(fund).sign_in("treasurer")
+    admin = Browser(fund).sign_in("admin")
+    everything = _rows(text(admin.get("/admin/audit")))
+    assert any("@treasurer signed in" in r for r in everything)
+
+    by_member = _rows(text(admin.get("/admin/audit?who=member")))
+    assert by_member and all(r.startswith("@member ") for r in by_member)
+    assert f"@member asked for 200.00 USD (Rent): {code}" in by_member
+
+    requests_only = _rows(text(admin.get("/admin/audit?kind=requests")))
+    assert requests_only == [f"@member asked for 200.00 USD (Rent): {code}"]
+
+    today = dt.datetime.now(dt.UTC).date()
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    assert _rows(text(admin.get(f"/admin/audit?since={today.isoformat()}"))) == \
+        _rows(text(admin.get("/admin/audit")))
+    none = text(admin.get(f"/admin/audit?until={yesterday}"))
+    assert _rows(none) == [] and "No event matches these filters" in none
+
+    bad = admin.get("/admin/audit?since=30/11/2026&who=nobody")
+    assert bad.status_code == 422
+    summary = re.search(r'<div class="error-summary".*?</div>', text(bad), re.S).group(0)
+    assert 'href="#audit-since"' in summary and 'href="#audit-who"' in summary
+
+
+def test_the_audit_log_pages_fifty_at_a_time(fund):
+    admin = Browser(fund).sign_in("admin")
+    before = len(_rows(text(admin.get("/admin/audit?who=member2"))))  # made with the fund
+    with fund.ctx(), session_scope() as session:
+        for _ in range(60 - before):
+            audit.record(session, fund.people["member2"].id, "auth.signed_out",
+                         f"person:{fund.people['member2'].id}")
+    first = text(admin.get("/admin/audit?who=member2"))
+    found = re.search(r'role="status">(.*?)</p>', first, re.S).group(1)
+    assert len(_rows(first)) == 50 and "Page 1 of 2" in first and "60 events found" in found
+    older = re.search(r'<a rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    assert "who=member2" in older  # the filter is kept from page to page
+    second = text(admin.get(older))
+    assert len(_rows(second)) == 10 and "Page 2 of 2" in second
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert "@member2 signed out" in _rows(second)
+    assert set(_rows(first)) == {"@member2 signed out"}  # newest first
