@@ -46,8 +46,12 @@ def trend_chart(rows, currency: str, title_id: str = "trend-title") -> Markup:
     slot = plot_w / max(len(rows), 1)
     bar = min(slot * 0.36, 28)
 
-    def y(v: Decimal) -> float:
-        return TOP + plot_h - float(v / top) * plot_h
+    def height(v: Decimal) -> Decimal:
+        """A bar's height in the drawing's units (money stays Decimal to the last digit)."""
+        return v / top * plot_h
+
+    def y(v: Decimal) -> Decimal:
+        return TOP + plot_h - height(v)
 
     desc = _("Bars: donations and aid paid in each published month, in %(currency)s. "
              "The table below has the same numbers.", currency=currency)
@@ -68,7 +72,7 @@ def trend_chart(rows, currency: str, title_id: str = "trend-title") -> Markup:
                 continue
             v = Decimal(str(value))
             out.append(f'<rect class="bar-{kind}" x="{x:.1f}" y="{y(v):.1f}" width="{bar:.1f}" '
-                       f'height="{float(v / top) * plot_h:.1f}"></rect>')
+                       f'height="{height(v):.1f}"></rect>')
             if v > 0:
                 out.append(f'<text class="value" x="{x + bar / 2:.1f}" y="{y(v) - 3:.1f}" '
                            f'text-anchor="middle">{escape(_whole(v))}</text>')
