@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from flask import (Blueprint, abort, flash, redirect, render_template, request, session,
                    url_for)
@@ -10,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.fund import aid_categories
-from app.web import attach, person, recent, role, signed_in
-from app.web.forms import EmptyForm, InviteForm, PolicyForm, RolesForm
+from app.web import attach, person, recent, require_filled, role, signed_in
+from app.web.forms import EmptyForm, InviteForm, RolesForm, policy_form
 from app.workflow import people, policy, roles
 from app.workflow.errors import WorkflowError
 
@@ -129,36 +130,73 @@ def revoke_invitation(invitation_id: int):
     return redirect(url_for("admin.people_page"), 303)
 
 
+RULES = ("second_approval_at", "request_cap", "member_cap", "member_window_days",
+         "reserve_floor", "k_threshold", "dominance_share", "rounding_unit",
+         "purge_after_days")
+
+
+def _typed(name: str, raw: str):
+    """A whole-number rule as typed: an int when it is one, else the text (the workflow
+    refuses it, naming the rule's range)."""
+    if name in policy.INT_FIELDS and re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
+        return int(raw)
+    return raw
+
+
 @bp.route("/policy", methods=["GET", "POST"])
 @admin
 @recent
 def policy_page():
-    """The fund's rules."""
-    form = PolicyForm()
+    """Every rule of the fund's policy, each with what it does; every refusal at once."""
+    categories = aid_categories()
     current = policy.describe(policy.get_policy())
+    budgets = current["category_budgets"]
+    form = policy_form(categories, budgets)
     if form.validate_on_submit():
-        changes = {name: getattr(form, name).data for name in
-                   ("second_approval_at", "request_cap", "member_cap", "member_window_days",
-                    "reserve_floor", "k_threshold")
-                   if getattr(form, name).data not in (None, "")
-                   and str(getattr(form, name).data) != str(current[name])}
-        if changes:
+        changes, budget = {}, {}
+        for name in RULES:
+            raw = (getattr(form, name).data or "").strip()
+            if raw and str(_typed(name, raw)) != str(current[name]):
+                changes[name] = _typed(name, raw)
+        for cat in categories:
+            raw = (getattr(form, f"budget_{cat}").data or "").strip()
+            if raw:
+                budget[cat] = raw
+        if budget != budgets:
+            changes["category_budgets"] = budget
+            for cat, raw in budget.items():  # each budget's refusal next to its field
+                try:
+                    policy.check_changes({"category_budgets": {cat: raw}}, categories)
+                except WorkflowError as exc:
+                    attach(form, exc, fields={"category_budgets": f"budget_{cat}"})
+        checked = {k: v for k, v in changes.items() if k != "category_budgets"}
+        try:
+            if checked:
+                policy.check_changes(checked, categories)
+        except WorkflowError as exc:
+            attach(form, exc)
+        require_filled(form)
+        if not form.errors:
+            if not changes:
+                flash(_("Nothing changed."), "info")
+                return redirect(url_for("admin.policy_page"), 303)
             try:
-                policy.update_policy(person(), changes, aid_categories())
+                policy.update_policy(person(), changes, categories)
             except WorkflowError as exc:
                 attach(form, exc)
             else:
                 flash(_("The policy is saved."), "success")
                 return redirect(url_for("admin.policy_page"), 303)
-        else:
-            flash(_("Nothing changed."), "info")
-            return redirect(url_for("admin.policy_page"), 303)
     elif not form.is_submitted():
-        for name, value in current.items():
-            if hasattr(form, name):
-                getattr(form, name).data = value
+        for name in RULES:
+            getattr(form, name).data = current[name]
+        for cat, amount in budgets.items():
+            if hasattr(form, f"budget_{cat}"):
+                getattr(form, f"budget_{cat}").data = amount
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("admin/policy.html", form=form, current=current), status
+    return render_template("admin/policy.html", form=form, rules=RULES,
+                           budget_fields=[getattr(form, f"budget_{c}") for c in categories]
+                           ), status
 
 
 @bp.get("/audit")

@@ -93,3 +93,58 @@ def test_the_audit_log_pages_fifty_at_a_time(fund):
     assert 'rel="prev"' in second and 'rel="next"' not in second
     assert "@member2 signed out" in _rows(second)
     assert set(_rows(first)) == {"@member2 signed out"}  # newest first
+
+
+# --- the policy ------------------------------------------------------------------------
+
+RULES = {"second_approval_at": ("600.00", "600.00"), "request_cap": ("1.200,50", "1200.50"),
+         "member_cap": ("2000", "2000.00"), "member_window_days": ("60", 60),
+         "reserve_floor": ("100.00", "100.00"), "k_threshold": ("7", 7),
+         "dominance_share": ("55", 55), "rounding_unit": ("25", 25),
+         "purge_after_days": ("365", 365)}
+
+
+def _policy(fund) -> dict:
+    from app.workflow import policy
+    with fund.ctx():
+        return policy.describe(policy.get_policy())
+
+
+def test_every_rule_of_the_policy_is_on_the_page_with_what_it_does_and_is_saved(fund):
+    from app.workflow import policy
+    assert set(RULES) | {"category_budgets"} == set(_policy(fund))  # every rule there is
+    es = Browser(fund, "es").sign_in("admin")
+    page = text(es.get("/admin/policy"))
+    for name in RULES:  # a field and a hint tied to it
+        tag = re.search(rf'<input[^>]*\bid="{name}"[^>]*>', page).group(0)
+        assert f'aria-describedby="{name}-hint"' in tag and f'id="{name}-hint"' in page, name
+    assert 'id="budget_rent"' in page and 'id="budget_food"' in page
+    data = {name: typed for name, (typed, _) in RULES.items()}
+    resp = es.post("/admin/policy", data={**data, "budget_rent": "300,00"})
+    assert resp.status_code == 303, text(resp)[:2000]
+    now = _policy(fund)
+    for name, (_, stored) in RULES.items():
+        assert str(now[name]) == str(stored), name
+    assert now["category_budgets"] == {"rent": "300.00"}
+    with fund.ctx():
+        assert policy.get_policy().k_threshold == 7
+    log = text(Browser(fund).sign_in("admin").get("/admin/audit?kind=policy"))
+    assert "@admin changed the policy:" in log and "smallest group shown 5 → 7" in log
+
+
+def test_the_policy_shows_every_refusal_at_once_and_changes_nothing(fund):
+    before = _policy(fund)
+    a = Browser(fund).sign_in("admin")
+    data = {name: typed for name, (typed, _) in RULES.items()}
+    resp = a.post("/admin/policy", data={**data, "request_cap": "-1", "k_threshold": "1",
+                                         "dominance_share": "abc", "purge_after_days": "",
+                                         "budget_food": "0"})
+    assert resp.status_code == 422
+    html = text(resp)
+    box = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+    for name in ("request_cap", "k_threshold", "dominance_share", "purge_after_days",
+                 "budget_food"):
+        assert f'href="#{name}"' in box, name
+    assert "There are 5 problems" in box and "a whole number from 2 to 50" in box
+    assert 'value="abc"' in html  # what was typed stays
+    assert _policy(fund) == before
