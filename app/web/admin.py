@@ -21,7 +21,11 @@ admin = role("admin")
 
 
 def _people_page(status: int = 200, invite_form=None):
-    everyone = people.list_people(person())
+    chosen = {"role": request.args.get("role", "").strip()[:20],
+              "q": request.args.get("q", "").strip()[:80]}
+    if chosen["role"] not in ROLE_NAMES:
+        chosen["role"] = ""
+    everyone = people.list_people(person(), chosen["role"], chosen["q"])
     forms = {}
     for p in everyone:
         f = RolesForm(prefix=f"p{p['id']}")
@@ -32,7 +36,15 @@ def _people_page(status: int = 200, invite_form=None):
     return render_template("admin/people.html", people=everyone, forms=forms,
                            invite_form=invite_form or InviteForm(), link=link,
                            invitations=people.list_invitations(person()),
-                           empty=EmptyForm(), mail=notify.status_for_admin()), status
+                           empty=EmptyForm(), mail=notify.status_for_admin(),
+                           chosen=chosen, roles=ROLE_NAMES,
+                           roles_form_choices=[(k, str(v)) for k, v in
+                                               RolesForm(formdata=None).roles.choices],
+                           total=len(everyone) if not any(chosen.values())
+                           else len(people.list_people(person()))), status
+
+
+ROLE_NAMES = ("member", "treasurer", "admin", "auditor", "intake")
 
 
 @bp.get("/people")

@@ -148,3 +148,39 @@ def test_the_policy_shows_every_refusal_at_once_and_changes_nothing(fund):
     assert "There are 5 problems" in box and "a whole number from 2 to 50" in box
     assert 'value="abc"' in html  # what was typed stays
     assert _policy(fund) == before
+
+
+# --- people ----------------------------------------------------------------------------
+
+
+def _people(html: str) -> list[str]:
+    """The handles in the people table, in order."""
+    body = re.search(r'<table class="stack-sm people">.*?<tbody>(.*?)</tbody>', html, re.S)
+    return re.findall(r'<th scope="row"[^>]*><span>@([\w.-]+)', body.group(1)) if body else []
+
+
+def test_people_are_a_table_with_roles_second_factor_and_last_sign_in(fund):
+    Browser(fund).sign_in("treasurer")
+    a = Browser(fund).sign_in("admin")
+    html = text(a.get("/admin/people"))
+    assert set(_people(html)) >= {"admin", "member", "member2", "treasurer"}
+    row = re.search(r'<tr>\s*<th scope="row"[^>]*><span>@treasurer.*?</tr>', html, re.S).group(0)
+    assert 'data-label="Second factor">On<' in row
+    assert re.search(r'data-label="Last sign-in \(UTC\)"><time datetime="\d{4}-', row)
+    assert re.search(r'data-label="Roles">[^<]*Treasurer', row)
+    member = re.search(r'<tr>\s*<th scope="row"[^>]*><span>@member2.*?</tr>', html, re.S).group(0)
+    assert ">never<" in member
+    assert '<table class="stack-sm people">' in html  # stacked as cards on a phone
+
+
+def test_people_filter_by_role_and_search_by_handle_or_email(fund):
+    a = Browser(fund).sign_in("admin")
+    assert _people(text(a.get("/admin/people?role=treasurer"))) == \
+        sorted(h for h, p in fund.people.items() if "treasurer" in p.roles.split(","))
+    found = text(a.get("/admin/people?q=MEMBER2@example"))  # an email, any case
+    assert _people(found) == ["member2"] and "1 person shown" in found
+    assert _people(text(a.get("/admin/people?q=@admin"))) == ["admin"]
+    none = text(a.get("/admin/people?q=nobody-at-all"))
+    assert _people(none) == [] and "Nobody matches" in none
+    es = text(Browser(fund, "es").sign_in("admin").get("/admin/people?role=admin"))
+    assert _people(es) == ["admin"]
