@@ -57,8 +57,24 @@ def people_page():
 @bp.get("")
 @admin
 def home():
-    """/admin: the people page (where a re-confirmation comes back to)."""
-    return redirect(url_for("admin.people_page"), 303)
+    """/admin, where an admin lands: what needs an admin today (grants of power waiting
+    for a second person, addresses the mail relay refused, the custody of the fund's key,
+    open invitations), each with a link to where it is done."""
+    from app import custody
+    from app.custody import memory
+    from app.workflow import notify
+
+    grants = roles.pending(person())
+    held = custody.current()
+    waiting = memory.waiting_shares() if held is not None else None
+    return render_template(
+        "admin/dashboard.html", grants=grants,
+        mine=[g for g in grants if g["may_decide"]], mail=notify.status_for_admin(),
+        invitations=people.list_invitations(person()),
+        custody={"held": held is not None, "unlocked": held is not None
+                 and custody.is_unlocked(), "waiting": bool(waiting)},
+        people=len(people.list_people(person())),
+        words={k: str(v) for k, v in RolesForm(formdata=None).roles.choices})
 
 
 @bp.post("/people/<int:person_id>")
