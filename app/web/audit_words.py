@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from app.web.filters import money
+from app.web.filters import money, month_name
 from app.web.forms import category_label
 
 # The kinds an admin filters by (app.workflow.audit.KINDS holds their action prefixes).
@@ -52,6 +52,14 @@ def _person(subject: str, handles: dict) -> str:
             handle = None
         return f"@{handle}" if handle else _("someone since removed")
     return subject
+
+
+def _month(value: str) -> str:
+    """`2026-10` as `October 2026` (`octubre de 2026`)."""
+    try:
+        return month_name(value)
+    except Exception:  # noqa: BLE001  (not a month: shown as it is)
+        return value
 
 
 def _roles(value) -> str:
@@ -178,13 +186,14 @@ def sentence(event: dict, handles: dict, currency: str | None = None) -> str:
                                 for k in sorted(after))
             return _("%(who)s changed the policy: %(changes)s", changes=changes, **kw)
         case "month.sealed":
-            return _("%(who)s sealed %(month)s", month=subject, who=who)
+            return _("%(who)s sealed %(month)s", month=_month(subject), who=who)
         case "report.published":
             if d.get("correction"):
                 return _("%(who)s published a correction of the report for %(month)s "
-                         "(version %(version)s)", month=subject, who=who,
+                         "(version %(version)s)", month=_month(subject), who=who,
                          version=d.get("version", ""))
-            return _("%(who)s published the report for %(month)s", month=subject, who=who)
+            return _("%(who)s published the report for %(month)s", month=_month(subject),
+                     who=who)
         case "data.purged":
             return _("Personal data older than %(days)s days was removed",
                      days=d.get("days", ""))

@@ -36,9 +36,13 @@ def test_the_audit_log_says_what_happened_in_words_with_a_short_hash(fund):
     t = Browser(fund).sign_in("treasurer")
     assert t.post(f"/treasurer/requests/{code}", f"/treasurer/requests/{code}/approve",
                   data={}).status_code == 303
+    with fund.ctx(), session_scope() as session:
+        audit.record(session, fund.people["treasurer"].id, "month.sealed", "2026-10",
+                     seal_hash="ab" * 32)
     html = text(Browser(fund).sign_in("admin").get("/admin/audit"))
     rows = _rows(html)
     assert f"@treasurer approved {code}, 1 of 2" in rows
+    assert "@treasurer sealed October 2026" in rows
     assert f"@member asked for 600.00 USD (Rent): {code}" in rows
     assert "@member signed in" in rows
     assert "The chain of hashes holds" in html
@@ -47,6 +51,7 @@ def test_the_audit_log_says_what_happened_in_words_with_a_short_hash(fund):
     assert '<details class="hash">' in html  # the chain, shortened, to open and copy
     es = text(Browser(fund, "es").sign_in("admin").get("/admin/audit"))
     assert f"@treasurer aprobó {code}, 1 de 2" in _rows(es)
+    assert "@treasurer selló octubre de 2026" in _rows(es)
 
 
 def test_the_audit_log_narrows_by_person_kind_and_days(fund):
