@@ -40,7 +40,7 @@ def home_for(user) -> str:
     if user.has("treasurer"):
         return url_for("treasurer.queue")
     if user.has("admin"):
-        return url_for("admin.people_page")
+        return url_for("admin.home")  # the admin's dashboard
     if user.has("intake"):
         return url_for("intake.filed")
     return url_for("member.my_requests")

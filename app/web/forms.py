@@ -264,15 +264,57 @@ class RolesForm(FlaskForm):
     active = BooleanField(_l("Account active"))
 
 
-class PolicyForm(FlaskForm):
-    second_approval_at = AmountField(_l("A second approval is needed from"))
-    request_cap = AmountField(_l("The most one request may ask for"))
-    member_cap = AmountField(_l("The most one member may receive over the window"))
-    member_window_days = IntegerField(_l("Window, in days"), validators=[Optional()])
-    reserve_floor = AmountField(_l("Reserve floor (available may not go below)"))
-    k_threshold = IntegerField(_l("Smallest group shown in public figures"),
-                               validators=[Optional()])
+def _whole(label, hint):
+    """A whole number of the policy, read by the workflow (which names its range)."""
+    return StringField(label, [Required()], description=hint,
+                       render_kw={"inputmode": "numeric", "autocomplete": "off",
+                                  "class": "short"})
 
+
+class PolicyForm(FlaskForm):
+    """Every rule of the policy (app.workflow.policy), each with what it does; the budgets
+    per category are added per fund (policy_form)."""
+
+    second_approval_at = AmountField(_l("A second approval is needed from"), [Required()],
+                                     description=_l("A request of this amount or more needs "
+                                                    "two treasurers to approve it."))
+    request_cap = AmountField(_l("The most one request may ask for"), [Required()],
+                              description=_l("A member cannot ask for more in one request."))
+    member_cap = AmountField(_l("The most one member may receive over the window"),
+                             [Required()],
+                             description=_l("What one member was promised over the window, "
+                                            "this request included, may not go above this."))
+    member_window_days = _whole(_l("Window, in days"),
+                                _l("How many days back the member's cap counts (1 to 3650)."))
+    reserve_floor = AmountField(_l("Reserve floor (available may not go below)"),
+                                [Required()],
+                                description=_l("An approval that would leave less than this "
+                                               "available is refused. 0 means no floor."))
+    k_threshold = _whole(_l("Smallest group shown in public figures"),
+                         _l("Public figures never show a group of fewer people than this "
+                            "(2 to 50)."))
+    dominance_share = _whole(_l("Largest share of one person in a public figure, in percent"),
+                             _l("A public figure where one person's amount is more than this "
+                                "share of it is merged with others or hidden (1 to 100)."))
+    rounding_unit = _whole(_l("Public medians rounded to"),
+                           _l("Medians on public reports are rounded to this unit of money, "
+                              "so no median is one person's exact amount (1 to 1000)."))
+    purge_after_days = _whole(_l("Days personal text is kept after a request closes"),
+                              _l("Stories, questions and answers are replaced by "
+                                 "\"[removed]\" this many days after a request is closed "
+                                 "(1 to 3650)."))
+
+
+def policy_form(categories: list[str], budgets: dict, formdata=None) -> PolicyForm:
+    """The policy form with a monthly budget field per aid category (empty: no budget)."""
+
+    class Form(PolicyForm):
+        pass
+
+    for cat in categories:
+        setattr(Form, f"budget_{cat}", AmountField(
+            _l("Monthly budget: %(category)s", category=category_label(cat))))
+    return Form() if formdata is None else Form(formdata)
 
 
 class PublishForm(FlaskForm):

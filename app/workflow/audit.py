@@ -119,3 +119,52 @@ def recent(limit: int = 500) -> tuple[list[dict], str]:
     return ([{"id": e.id, "at": e.at, "who": handles.get(e.actor_id), "action": e.action,
               "subject": e.subject, "detail": e.detail} for e in rows],
             line if ok else "BROKEN: " + line)
+
+
+# The kinds of event an admin filters the log by, each a set of action prefixes.
+KINDS: dict[str, tuple[str, ...]] = {
+    "sign_in": ("auth.", "access."),
+    "requests": ("request.",),
+    "money": ("donation.", "transfer.", "cost.", "payments.", "import.", "fund."),
+    "people": ("person.", "invitation.", "token."),
+    "policy": ("policy.",),
+    "books": ("month.", "report.", "custody.", "data.", "notice."),
+}
+
+
+def search(person_id: int | None = None, kind: str = "", since=None, until=None,
+           page: int = 1, per_page: int = 50) -> dict:
+    """One page of the log, newest first, narrowed to who acted, a kind of event (KINDS) and
+    a range of days (UTC, both ends included); with the total, the chain's state and every
+    handle (to name the people the events are about)."""
+    import datetime as dt
+
+    from sqlalchemy import or_
+    from sqlmodel import func
+
+    from app.models import Person
+
+    query = select(AuditEvent)
+    if person_id is not None:
+        query = query.where(AuditEvent.actor_id == person_id)
+    if kind in KINDS:
+        query = query.where(or_(*(AuditEvent.action.startswith(p) for p in KINDS[kind])))
+    if since is not None:
+        query = query.where(AuditEvent.at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
+    if until is not None:
+        query = query.where(AuditEvent.at < dt.datetime.combine(until + dt.timedelta(days=1),
+                                                                dt.time(), tzinfo=dt.UTC))
+    page = max(1, page)
+    with session_scope() as session:
+        ok, line = verify(session)
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
+        rows = session.exec(query.order_by(AuditEvent.id.desc())
+                            .offset((page - 1) * per_page).limit(per_page)).all()
+        handles = {p.id: p.handle for p in session.exec(select(Person))}
+    events = [{"id": e.id, "at": e.at, "actor_id": e.actor_id, "who": handles.get(e.actor_id),
+               "action": e.action, "subject": e.subject, "detail": json.loads(e.detail or "{}"),
+               "hash": e.hash} for e in rows]
+    return {"events": events, "total": total, "page": page, "per_page": per_page,
+            "pages": max(1, -(-total // per_page)), "ok": ok, "chain": line,
+            "chained": int(line.rsplit("(", 1)[1].split()[0]) if ok else None,
+            "handles": handles}

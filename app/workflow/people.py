@@ -112,13 +112,31 @@ INVITE_DAYS = 7
 ROLES_RULE = "roles: choose member, treasurer, admin, auditor or intake"
 
 
-def list_people(actor: Person) -> list[dict]:
-    """Everyone with an account (admins only)."""
+def list_people(actor: Person, role: str = "", search: str = "") -> list[dict]:
+    """Everyone with an account (admins only), by handle; narrowed to those holding `role`
+    and to handles or emails containing `search` (any case). Each with whether the second
+    factor is on and their last sign-in (from the audit log)."""
+    from sqlmodel import func
+
+    from app.models import AuditEvent
+
     _require_admin(actor)
+    needle = search.strip().lstrip("@").casefold()
     with session_scope() as session:
         rows = session.exec(select(Person).order_by(Person.handle)).all()
-    return [{"id": p.id, "email": p.email, "handle": p.handle, "roles": p.roles.split(","),
-             "active": p.active} for p in rows]
+        last = dict(session.exec(select(AuditEvent.actor_id, func.max(AuditEvent.at))
+                                 .where(AuditEvent.action == "auth.signed_in")
+                                 .group_by(AuditEvent.actor_id)).all())
+    found = [{"id": p.id, "email": p.email, "handle": p.handle, "roles": p.roles.split(","),
+              "active": p.active, "claimed": p.password_hash is not None,
+              "second_factor": bool(p.totp_secret or p.totp_wrapped),
+              "last_sign_in": last.get(p.id)} for p in rows]
+    if role:
+        found = [p for p in found if role in p["roles"]]
+    if needle:
+        found = [p for p in found if needle in p["handle"].casefold()
+                 or needle in (p["email"] or "").casefold()]
+    return found
 
 
 def set_roles(actor: Person, person_id: int, roles: list[str], active: bool) -> str:

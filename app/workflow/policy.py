@@ -79,50 +79,69 @@ def budgets(policy: Policy) -> dict[str, Decimal]:
     return {k: Decimal(v) for k, v in json.loads(policy.category_budgets or "{}").items()}
 
 
+def _setting(name: str, raw, categories: list[str]):
+    """One setting's new value as stored, or InvalidInput naming it and its rule."""
+    if name in MONEY_FIELDS:
+        try:
+            value = Decimal(str(raw))
+            if not value.is_finite() or value.adjusted() >= 12:
+                raise InvalidOperation
+            value = value.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            raise InvalidInput(_("%(field)s: %(value)s is not an amount", field=name,
+                                 value=repr(raw)[:40]), field=name) from None
+        if value < 0 or (value == 0 and name != "reserve_floor"):
+            raise InvalidInput(_("%(field)s: must be more than zero", field=name), field=name)
+        return value
+    if name in INT_FIELDS:
+        lo, hi = INT_FIELDS[name]
+        if not isinstance(raw, int) or isinstance(raw, bool) or not lo <= raw <= hi:
+            raise InvalidInput(_("%(field)s: a whole number from %(lo)s to %(hi)s", field=name,
+                                 lo=lo, hi=hi), field=name)
+        return raw
+    if name == "category_budgets":
+        if not isinstance(raw, dict) or any(k not in categories for k in raw):
+            raise InvalidInput(_("category_budgets: {category: amount} for the fund's "
+                                 "categories (%(categories)s)",
+                                 categories=", ".join(categories)), field=name)
+        parsed = {}
+        for cat, amount in raw.items():
+            try:
+                parsed[cat] = Decimal(str(amount))
+                if not parsed[cat].is_finite() or parsed[cat].adjusted() >= 12:
+                    raise InvalidOperation
+                parsed[cat] = parsed[cat].quantize(Decimal("0.01"))
+            except InvalidOperation:
+                parsed[cat] = None
+            if parsed[cat] is None or parsed[cat] <= 0:
+                raise InvalidInput(_("category_budgets: %(category)s: %(value)s is not an "
+                                     "amount above zero", category=cat,
+                                     value=repr(amount)[:40]), field=name)
+        return json.dumps({k: str(v) for k, v in parsed.items()}, sort_keys=True)
+    raise InvalidInput(_("%(field)s: not a policy setting", field=name), field=name)
+
+
+def check_changes(changes: dict, categories: list[str]) -> dict:
+    """Every setting's new value, checked; one InvalidInput carrying every refusal at once
+    (`.errors`, app.workflow.inputs.gather) when any breaks its rule."""
+    from app.workflow.inputs import gather
+
+    return gather(**{name: (lambda name=name, raw=raw: _setting(name, raw, categories))
+                     for name, raw in changes.items()})
+
+
 def update_policy(actor: Person, changes: dict, categories: list[str]) -> Policy:
-    """Change policy fields (admins only); every change is audited with before and after."""
+    """Change policy fields (admins only); every change is audited with before and after.
+    Nothing changes unless every setting given keeps its rule."""
     if not actor.has(Role.admin):
         raise Forbidden(_("only an admin may change the fund's policy"))
     if not changes:
         raise InvalidInput("no setting given", field=None)
+    values = check_changes(changes, categories)
     with session_scope() as session:
         policy = current(session)
         before = {}
-        for name, raw in changes.items():
-            if name in MONEY_FIELDS:
-                try:
-                    value = Decimal(str(raw))
-                    if not value.is_finite() or value.adjusted() >= 12:
-                        raise InvalidOperation
-                    value = value.quantize(Decimal("0.01"))
-                except InvalidOperation:
-                    raise InvalidInput(f"{name}: {raw!r} is not an amount", field=name) from None
-                if value < 0 or (value == 0 and name != "reserve_floor"):
-                    raise InvalidInput(f"{name}: must be more than zero", field=name)
-            elif name in INT_FIELDS:
-                lo, hi = INT_FIELDS[name]
-                if not isinstance(raw, int) or isinstance(raw, bool) or not lo <= raw <= hi:
-                    raise InvalidInput(f"{name}: a whole number from {lo} to {hi}", field=name)
-                value = raw
-            elif name == "category_budgets":
-                if not isinstance(raw, dict) or any(k not in categories for k in raw):
-                    raise InvalidInput("category_budgets: {category: amount} for the fund's "
-                                       f"categories ({', '.join(categories)})", field=name)
-                parsed = {}
-                for cat, amount in raw.items():
-                    try:
-                        parsed[cat] = Decimal(str(amount))
-                        if not parsed[cat].is_finite() or parsed[cat].adjusted() >= 12:
-                            raise InvalidOperation
-                        parsed[cat] = parsed[cat].quantize(Decimal("0.01"))
-                    except InvalidOperation:
-                        parsed[cat] = None
-                    if parsed[cat] is None or parsed[cat] <= 0:
-                        raise InvalidInput(f"category_budgets: {cat}: {amount!r} is not an "
-                                           "amount above zero", field=name)
-                value = json.dumps({k: str(v) for k, v in parsed.items()}, sort_keys=True)
-            else:
-                raise InvalidInput(f"{name}: not a policy setting", field=name)
+        for name, value in values.items():
             before[name] = str(getattr(policy, name))
             setattr(policy, name, value)
         policy.updated_at, policy.updated_by = utcnow(), actor.id

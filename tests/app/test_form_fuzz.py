@@ -149,8 +149,11 @@ FORMS = [
          {"roles": st.lists(real_choice("member", "treasurer", "admin"), max_size=3)}),
     Form("policy", "admin", lambda s: "/admin/policy",
          ["second_approval_at", "request_cap", "member_cap", "member_window_days",
-          "reserve_floor", "k_threshold"],
+          "reserve_floor", "k_threshold", "dominance_share", "rounding_unit",
+          "purge_after_days", "budget_rent", "budget_food"],
          {"request_cap": real_choice("900.00", "1000.00"),
+          "budget_rent": real_choice("300.00", "0", ""),
+          "dominance_share": real_choice("60", "101"),
           "member_window_days": real_choice("90", "0", "-5", str(2 ** 63))}),
 ]
 # POST routes of the pages that have no form to fuzz (their answer is in the access matrix)

@@ -23,6 +23,9 @@ EMPTY_FORMS = [
     ("member", "/account/confirm", "/account/confirm", ["password"]),
     ("treasurer", "/treasurer/donations", "/treasurer/donations", ["amount", "date"]),
     ("admin", "/admin/people", "/admin/invitations", ["email"]),
+    ("admin", "/admin/policy", "/admin/policy",
+     ["second_approval_at", "request_cap", "member_cap", "member_window_days",
+      "reserve_floor", "k_threshold", "dominance_share", "rounding_unit", "purge_after_days"]),
 ]
 
 

@@ -397,7 +397,9 @@ def test_admin_changes_roles_and_policy(fund):
     assert Browser(fund).sign_in("member2").get("/treasurer/queue").status_code == 200
     resp = a.post("/admin/policy", data={"second_approval_at": "500.00", "request_cap": "800.00",
                                          "member_cap": "1500.00", "member_window_days": "90",
-                                         "reserve_floor": "0.00", "k_threshold": "5"})
+                                         "reserve_floor": "0.00", "k_threshold": "5",
+                                         "dominance_share": "60", "rounding_unit": "10",
+                                         "purge_after_days": "180"})
     assert resp.status_code == 303
     assert 'value="800.00"' in text(a.get("/admin/policy"))
     resp = a.post("/admin/policy", data={"request_cap": "-1"})
