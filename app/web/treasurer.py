@@ -17,6 +17,7 @@ from app.web.forms import (ApproveForm, DonationForm, EmptyForm, PaymentForm, Pa
                            QuestionForm, ReasonForm, category_label)
 from app.workflow import donations, monthend, months, payments, requests, summary
 from app.workflow.errors import Conflict, IllegalTransition, WorkflowError
+from reports.languages import LANGUAGES
 
 bp = Blueprint("treasurer", __name__, url_prefix="/treasurer")
 treasurer = role("treasurer")
@@ -373,7 +374,7 @@ def reports_page():
     status = 422 if form.errors or form.form_errors else 200
     return render_template("treasurer/reports.html", form=form, sealed=sealed, month=month,
                            published=reports.archive(month) if month else [],
-                           langs=reports.LANGS), status
+                           langs=LANGUAGES), status
 
 
 @bp.get("/reports/<month>/preview-<lang>.pdf")
