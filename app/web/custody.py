@@ -186,7 +186,14 @@ def resplit():
     from app.db import engine
 
     form = ResplitForm(prefix="r")
-    if form.validate_on_submit() and (needed := _needed(form)) is not None:
+    current = custody.current()
+    if current is None or current.split is None or current.state != "active":
+        # no re-split form on the page: say so above it (and only there)
+        form.validate_on_submit()
+        for each in form:
+            each.errors = []
+        form.form_errors.append(_("There is no split key to re-split: split the key first."))
+    elif form.validate_on_submit() and (needed := _needed(form)) is not None:
         try:
             split_id = steps.resplit_on_page(engine(), _lines(form), needed)
         except ShareError as exc:

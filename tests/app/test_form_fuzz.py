@@ -155,13 +155,51 @@ FORMS = [
           "budget_rent": real_choice("300.00", "0", ""),
           "dominance_share": real_choice("60", "101"),
           "member_window_days": real_choice("90", "0", "-5", str(2 ** 63))}),
+    # issue 18: the fund's start and the money movements
+    Form("where the books begin", "admin", lambda s: "/admin/start/",
+         ["start", "opening-bank", "opening-paypal"],
+         {"start": st.dates().map(dt.date.isoformat)}),
+    Form("transfer", "treasurer", lambda s: "/treasurer/money/transfer",
+         ["transfer-amount", "transfer-fee", "transfer-from_account", "transfer-to_account",
+          "transfer-date"],
+         {"transfer-amount": real_choice("5.00", "1,5"),
+          "transfer-from_account": real_choice("Assets:Fund:Bank"),
+          "transfer-to_account": real_choice("Assets:Fund:PayPal", "Assets:Fund:Bank")}),
+    Form("running cost", "treasurer", lambda s: "/treasurer/money/cost",
+         ["cost-amount", "cost-kind", "cost-account", "cost-date"],
+         {"cost-amount": real_choice("2.00"), "cost-kind": real_choice("fees", "other"),
+          "cost-account": real_choice("Assets:Fund:Bank")}),
+    Form("refund a donation", "treasurer", lambda s: "/treasurer/money/refund",
+         ["refund-code", "refund-amount", "refund-date"],
+         {"refund-code": real_choice("D-2026-0001"), "refund-amount": real_choice("1.00", "")}),
+    Form("a payment came back", "treasurer", lambda s: "/treasurer/money/returned",
+         ["returned-code", "returned-amount", "returned-account", "returned-date"],
+         {"returned-code": real_choice("R-2026-0001"),
+          "returned-account": real_choice("Assets:Fund:Bank")}),
+    # issue 20: filing for someone without email; claiming and recovering an account
+    Form("file for someone", "treasurer", lambda s: "/intake/new",
+         ["handle", "amount", "category", "needed_by", "payout_method", "story", "reach_by",
+          "contact"],
+         {"amount": real_choice("10.00"), "category": real_choice("rent", "food"),
+          "reach_by": real_choice("phone", "in_person", "contact"),
+          "payout_method": real_choice("cash"),
+          "needed_by": st.dates().map(dt.date.isoformat)}),
+    Form("claim an account", "anon", lambda s: "/claim", ["code", "password"]),
+    Form("recover an account", "anon", lambda s: "/recover", ["handle", "code", "password"]),
+    # issue 21: splitting the key on the page
+    Form("split the key", "treasurer", lambda s: "/custody/split", ["n-needed"],
+         {"n-needed": real_choice("1", "2", "99")}),
+    Form("re-split the key", "treasurer", lambda s: "/custody/resplit",
+         ["r-shares", "r-needed"], {"r-needed": real_choice("2", "0")}),
 ]
 # POST routes of the pages that have no form to fuzz (their answer is in the access matrix)
 NO_FIELDS = {"/sign-out",
              # one-button forms of issue 16 (revoke a token or an invitation, settle a
              # grant of power), as the check below spells their paths
              "/account/tokens/revoke", "/admins/revoke", "/admin/roles-waiting",
-             "/custody/lock"}  # issue 21: one button
+             "/custody/lock",  # issue 21: one button
+             "/custody/share",  # issue 21: one button, "show my share, once"
+             "/treasurer/people/claim-code"}  # issue 20: one button, "print a code"
 
 
 class Site:
