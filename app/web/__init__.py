@@ -267,5 +267,6 @@ def init_app(app: Flask) -> None:
         return {"me": current_user if current_user.is_authenticated else None,
                 "Role": Role, "fund_name": name}
 
-    from app.web import filters
+    from app.web import chart, filters
     filters.init_app(app)
+    chart.init_app(app)

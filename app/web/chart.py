@@ -14,6 +14,8 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from app.web.filters import month_short
+
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 24, 52  # room for the y labels and the month names
 
@@ -37,8 +39,6 @@ def _whole(value: Decimal) -> str:
 
 def trend_chart(rows, currency: str, title_id: str = "trend-title") -> Markup:
     """The SVG for `rows` (TrendRow: month, donations, aid_paid, published)."""
-    from app.web.filters import month_short
-
     rows = list(rows)
     values = [Decimal(str(v)) for r in rows for v in (r.donations, r.aid_paid) if v is not None]
     top, step = nice_top(max(values, default=Decimal(0)))
@@ -88,3 +88,8 @@ def trend_chart(rows, currency: str, title_id: str = "trend-title") -> Markup:
                f'y2="{y(Decimal(0)):.1f}"></line>')
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def init_app(app) -> None:
+    """Make `trend_chart` a template global."""
+    app.jinja_env.globals["trend_chart"] = trend_chart

@@ -95,10 +95,8 @@ def period_name(months) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Register the filters (and the chart, drawn on the server)."""
-    from app.web.chart import trend_chart
-
-    app.jinja_env.globals["trend_chart"] = trend_chart
+    """Register the filters (the chart, drawn on the server, registers itself: it uses
+    `month_short` from here, and arrows point one way)."""
     app.jinja_env.filters.update(
         money=money, band=band, day=day, month_name=month_name, month_title=month_title,
         month_short=month_short, account=account_name, status_words=status_for,

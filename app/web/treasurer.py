@@ -310,12 +310,12 @@ def close():
     if request.method == "POST" and form.validate_on_submit():
         monthend.save_statements(person(), month, posted)
         if action in ("seal", "confirm") and preview["over"]:
-            balances, problems = monthend.balances_for_seal(preview, entered)
+            balances, problems = monthend.balances_for_seal(preview, entered, account_name)
             errors = [(f"bal-{i}", message) for i, _a, message in problems]
             errors += [(f"bal-{i}", _("Statement balance for %(account)s: statement mismatch, "
                                       "%(difference)s from the books; reconcile it with the "
                                       "statement file to find why before sealing",
-                                      account=a["account"],
+                                      account=account_name(a["account"]),
                                       difference=money(a["difference"], preview["currency"])))
                        for i, a in enumerate(preview["accounts"], start=1)
                        if a["difference"] not in (None, 0)]

@@ -19,6 +19,8 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlmodel import select
 
+from reports.languages import LANGUAGES
+
 from app.db import session_scope
 from app.fund import books
 from app.models import AidRequest, Donation, Payment, Person, Role
@@ -155,7 +157,7 @@ def donor_statement(actor: Person, name, year, *, lang: str = "en",
     if not 2000 <= year <= today.year:
         raise InvalidInput(_("year: %(year)s is not between 2000 and %(now)s", year=year,
                              now=today.year), field="year")
-    lang = inputs.choice(lang, ("en", "es"), "lang")
+    lang = inputs.choice(lang, tuple(LANGUAGES), "lang")
     paper = inputs.choice(paper or default_paper(), PAPERS, "paper")
     with session_scope() as session:
         rows = session.exec(select(Donation).where(

@@ -74,9 +74,11 @@ def record_reconciliation(actor: Person, result: dict) -> None:
         row.reconciled_at = utcnow()
 
 
-def balances_for_seal(preview: dict, entered: dict[str, str]) -> tuple[dict, list]:
+def balances_for_seal(preview: dict, entered: dict[str, str],
+                      label=lambda account: account) -> tuple[dict, list]:
     """The statement balance of every account the close page shows, or, for each one left
-    blank or not an amount, (index on the page, account, sentence naming it). A blank is
+    blank or not an amount, (index on the page, account, sentence naming it by `label`:
+    the page passes the account's name in words). A blank is
     never read as 0.00 for an account that moved or holds money: its statement says a
     balance, and so must the form. An account with no activity that holds nothing (shown
     as such) may stay blank."""
@@ -92,13 +94,13 @@ def balances_for_seal(preview: dict, entered: dict[str, str]) -> tuple[dict, lis
             errors.append((i, account, _(
                 "Statement balance for %(account)s: required; type the balance the "
                 "statement shows on %(date)s (0.00 if the account was empty)",
-                account=account, date=preview["ends"].isoformat())))
+                account=label(account), date=preview["ends"].isoformat())))
             continue
         try:
             balances[account] = str(inputs.amount(raw, cur, account, allow_zero=True))
         except InvalidInput as exc:
             errors.append((i, account, _("Statement balance for %(account)s: %(reason)s",
-                                         account=account,
+                                         account=label(account),
                                          reason=exc.message.split(": ", 1)[-1])))
     return balances, errors
 

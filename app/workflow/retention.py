@@ -1,7 +1,8 @@
 """How long personal text is kept, and `carebooks purge`.
 
-A request's story, notes (questions, answers, reasons) and, for a request filed on a
-person's behalf, how to reach them (`contact`) are kept until
+A request's story, notes (questions, answers, reasons), its payments' references and
+notes of how they went, and, for a request filed on a person's behalf, how to reach them
+(`contact`) are kept until
 `purge_after_days` (the fund's policy, default 180) after the request closed — paid,
 denied, withdrawn or cancelled — and then replaced by a fixed placeholder. What stays is
 pseudonymous and is what the books already hold: the code, amounts, category, dates,
@@ -22,7 +23,8 @@ from sqlmodel import select
 
 from app.crypto import checkpoint_sqlite, harden_sqlite
 from app.db import engine, session_scope
-from app.models import AidRequest, Donation, IdempotencyKey, Policy, RequestNote, Status
+from app.models import (AidRequest, Donation, IdempotencyKey, Payment, Policy, RequestNote,
+                        Status)
 from app.workflow import audit
 from app.workflow.errors import InvalidInput
 
@@ -86,6 +88,14 @@ def purge(days: int | None = None, *, now: dt.datetime | None = None) -> dict:
                     note.body = text
                     session.add(note)
                     counts["notes"] += 1
+            for pay in session.exec(select(Payment).where(Payment.request_id == req.id)):
+                # a payment's reference and note are personal text too (counted as notes)
+                for field in ("reference", "note"):
+                    value = getattr(pay, field)
+                    if value is not None and not is_removed(value):
+                        setattr(pay, field, text)
+                        session.add(pay)
+                        counts["notes"] += 1
         for don in session.exec(select(Donation).where(Donation.donor_name.is_not(None),
                                                        Donation.date < cutoff.date())):
             if not is_removed(don.donor_name):

@@ -48,7 +48,7 @@ def test_upload_preview_confirm(ifund):
     resp = upload(client, "paypal.csv", "paypal")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert "5 donation(s) to add to Assets:Fund:PayPal" in html
+    assert "5 donation(s) to add to PayPal" in html
     assert "Marisol Ejemplo" in html and "Rowan Example" not in html
     # the refund and the withdrawal to the bank are written too (issue 18)
     assert "Refunds of donations" in html and "Transfers between the fund" in html

@@ -24,13 +24,13 @@ def test_the_dashboard_says_which_month_waits_and_what_is_left(fund):
     month_words = re.search(r"<h2 id=\"month-end-title\">([^<]+) is waiting to be closed",
                             page)
     assert month_words, page[:3000]
-    assert "Not reconciled with a statement file: Assets:Fund:Bank" in page
+    assert "Not reconciled with a statement file: Bank" in page
     assert "1 approved request(s) not paid yet" in page
-    assert "Statement balance missing for Assets:Fund:Bank" in page
+    assert "Statement balance missing for Bank" in page
     # a balance typed on the close page (not sealed) is no longer missing
     t.post("/treasurer/close", data={"action": "preview", "bal-Assets:Fund:Bank": "5000.00"})
     page = text(t.get("/treasurer/"))
-    assert "Statement balance missing for Assets:Fund:Bank" not in page
+    assert "Statement balance missing for Bank" not in page
     assert 'value="5000.00"' in text(t.get("/treasurer/close"))  # kept for next time
 
 
@@ -39,7 +39,7 @@ def test_a_blank_balance_is_refused_naming_the_account(fund):
     resp = t.post("/treasurer/close", data={"action": "seal", "bal-Assets:Fund:Bank": ""})
     page = text(resp)
     assert resp.status_code == 422
-    assert ('<a href="#bal-1">Statement balance for Assets:Fund:Bank: required; type the '
+    assert ('<a href="#bal-1">Statement balance for Bank: required; type the '
             'balance the statement shows on') in page
     assert 'aria-invalid="true"' in page
     with fund.ctx():
@@ -51,7 +51,7 @@ def test_the_spanish_close_page_says_it_too(fund):
     t = Browser(fund, "es").sign_in("treasurer")
     resp = t.post("/treasurer/close", data={"action": "seal", "bal-Assets:Fund:Bank": ""})
     assert resp.status_code == 422
-    assert "Saldo del extracto de Assets:Fund:Bank: obligatorio" in text(resp)
+    assert "Saldo del extracto de Banco: obligatorio" in text(resp)
 
 
 def test_sealing_goes_on_to_the_preview_and_publishing(fund):

@@ -29,7 +29,7 @@ def test_a_treasurer_imports_matches_and_reconciles(site, tab):
     page.click("main button.primary")
     t.check("import-preview")
     text = page.inner_text("main")
-    assert "5 donation(s) to add to Assets:Fund:PayPal" in text
+    assert "5 donation(s) to add to PayPal" in text
     assert "Marisol Ejemplo" in text and "Rowan Example" not in page.content()
     page.select_option("#match-5", code)
     page.click("text=Write it to the books")

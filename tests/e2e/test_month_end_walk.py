@@ -30,14 +30,14 @@ def test_close_preview_publish(site, tab, width):
     page = t.goto("/treasurer/")
     fits(t, width, "dashboard")
     assert "is waiting to be closed" in page.inner_text("main")
-    assert "Statement balance missing for Assets:Fund:Bank" in page.inner_text("main")
+    assert "Statement balance missing for Bank" in page.inner_text("main")
     page.click("text=Close ")  # the dashboard's way in
 
     fits(t, width, "close")
     page.click("button[value=seal]")  # the bank's balance left blank
     fits(t, width, "close-blank")
     summary = page.inner_text("#error-summary")
-    assert "Statement balance for Assets:Fund:Bank: required" in summary
+    assert "Statement balance for Bank: required" in summary
     assert page.get_attribute("#bal-1", "aria-invalid") == "true"
 
     page.fill("#bal-1", "4990.00")
