@@ -45,3 +45,34 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(f"SKIPPED ON CI {report.nodeid}: {reason}")
     if session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# Cheap Argon2 for the suite. Every fund a test builds hashes five passwords and wraps
+# three second-factor secrets, and every sign-in verifies one: at the production cost
+# (RFC 9106's low-memory profile, about 0.3 s each on this machine) that was most of a
+# fixture's time. Hashing cost is not what these tests test; a stored hash and a wrapped
+# secret carry their own parameters, so everything verifies the same way. A test that is
+# about the cost itself asks for `production_hashing`.
+CHEAP = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_hashing():
+    from argon2 import PasswordHasher
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("app.workflow.passwords._hasher", PasswordHasher(**CHEAP))
+        mp.setattr("app.custody.factor.PARAMS",
+                   (CHEAP["time_cost"], CHEAP["memory_cost"], CHEAP["parallelism"]))
+        yield
+
+
+@pytest.fixture
+def production_hashing(monkeypatch):
+    """The hasher and factor cost the app ships with."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import RFC_9106_LOW_MEMORY as P
+
+    monkeypatch.setattr("app.workflow.passwords._hasher", PasswordHasher())
+    monkeypatch.setattr("app.custody.factor.PARAMS",
+                        (P.time_cost, P.memory_cost, P.parallelism))

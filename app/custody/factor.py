@@ -68,9 +68,11 @@ def is_wrapped(stored: str | None) -> bool:
 
 
 def derive(password: str, salt: bytes | None = None,
-           params: tuple[int, int, int] = PARAMS) -> Key:
-    """The wrapping key `password` makes with `salt` (a fresh salt when None)."""
+           params: tuple[int, int, int] | None = None) -> Key:
+    """The wrapping key `password` makes with `salt` (a fresh salt when None) at `params`
+    (the cost a stored value says; PARAMS for a new one)."""
     salt = salt if salt is not None else secrets.token_bytes(16)
+    params = params or PARAMS
     t, m, p = params
     raw = hash_secret_raw((password or "").encode("utf-8"), salt, time_cost=t,
                           memory_cost=m, parallelism=p, hash_len=32, type=Type.ID)

@@ -46,10 +46,29 @@ def check(password: str) -> None:
                            field="password")
 
 
+# argon2-cffi's default: RFC 9106's low-memory profile (argon2id, t=3, 64 MiB, p=4). The
+# one hasher of the app (sign-in verifies and upgrades with it too); the test suite swaps
+# in cheap parameters (tests/conftest.py), since every fund it builds hashes 5 passwords.
 _hasher = PasswordHasher()
+
+
+def hasher() -> PasswordHasher:
+    """The password hasher in use."""
+    return _hasher
+
+
+@lru_cache(maxsize=4)
+def _dummy(h: PasswordHasher) -> str:
+    return h.hash("carebooks-dummy-password")
+
+
+def dummy_hash() -> str:
+    """A hash to verify against when nobody has that name: a wrong email or handle is
+    then as slow as a wrong password."""
+    return _dummy(hasher())
 
 
 def hash_password(password: str) -> str:
     """An argon2id hash of `password` (after checking it)."""
     check(password)
-    return _hasher.hash(password)
+    return hasher().hash(password)

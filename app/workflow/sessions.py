@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import secrets
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 from sqlmodel import delete, select
@@ -21,11 +20,7 @@ from app.db import session_scope
 from app.models import Person, WebSession, utcnow
 from app.workflow import audit
 from app.workflow.errors import Unauthenticated
-from app.workflow.passwords import hash_password
-
-_hasher = PasswordHasher()
-# Verifying against this keeps a wrong email as slow as a wrong password.
-_DUMMY = _hasher.hash("carebooks-dummy-password")
+from app.workflow.passwords import dummy_hash, hash_password, hasher
 IDLE_LIMIT = dt.timedelta(hours=12)
 
 
@@ -96,13 +91,13 @@ def check_password(login: str, password: str) -> Person:
             Person.email == wanted if by_email else Person.handle == wanted)).first() \
             if storable else None
         try:
-            _hasher.verify(person.password_hash if person and person.password_hash else _DUMMY,
-                           password or "")
+            hasher().verify(person.password_hash if person and person.password_hash
+                            else dummy_hash(), password or "")
             ok = person is not None and person.active and person.password_hash is not None
         except (VerificationError, InvalidHashError):
             ok = False
-        if ok and _hasher.check_needs_rehash(person.password_hash):
-            person.password_hash = _hasher.hash(password)
+        if ok and hasher().check_needs_rehash(person.password_hash):
+            person.password_hash = hasher().hash(password)
     if not ok:  # recorded in its own transaction: the refusal must not roll it back
         with session_scope() as session:
             audit.record(session, person.id if person else None, "auth.failed", "",

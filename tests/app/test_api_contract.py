@@ -103,14 +103,6 @@ def add_members(fund, names):
             fund.tokens[name] = create_token(f"{name}@example.org")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """Cheap argon2 parameters for the people the fixture adds (hashing is not under test
-    here; it was most of each fund's setup time)."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr("app.workflow.passwords._hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

@@ -185,7 +185,7 @@ def test_disabling_an_account_ends_its_sessions(fund):
     assert resp.status_code == 422
 
 
-def test_an_old_hash_is_upgraded_at_sign_in(fund):
+def test_an_old_hash_is_upgraded_at_sign_in(production_hashing, fund):
     weak = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
     with fund.ctx(), session_scope() as s:
         s.get(Person, fund.people["member"].id).password_hash = weak

@@ -22,13 +22,6 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 PASSWORD = "a long enough passphrase"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """Cheap argon2 parameters (the demo adds eleven people; hashing cost is not under test)."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr("app.workflow.passwords._hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

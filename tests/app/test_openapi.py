@@ -16,13 +16,6 @@ from tests.app.conftest import ask
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """Cheap argon2 parameters for the fixture's people (hashing is not under test here)."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr("app.workflow.passwords._hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture
