@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from app.fund import books, donation_categories
 from app.web import attach, person, recent, role
 from app.web.words import account_name
-from app.web.filters import money
+from app.web.filters import money, month_name
 from app.web.forms import (ApproveForm, DonationForm, EmptyForm, PaymentForm, PaySeveralForm,
                            QuestionForm, ReasonForm, category_label)
 from app.workflow import donations, monthend, months, payments, requests, summary
@@ -362,7 +362,7 @@ def reports_page():
                 return redirect(url_for("treasurer.reports_page"), 303)
             attach(form, exc)
         else:
-            flash(_("The report for %(month)s is published.", month=form.month.data),
+            flash(_("The report for %(month)s is published.", month=month_name(form.month.data)),
                   "success")
             return redirect(url_for("treasurer.reports_page", month=form.month.data), 303)
     if not form.is_submitted():

@@ -116,11 +116,13 @@ def refund(actor: Person, code: str, body: dict | None = None, *,
     body = body or {}
     today = today or dt.date.today()
     cur = books().currency
+    if not isinstance(code, str) or not E.DONATION_CODE.fullmatch(code):
+        raise NotFound(_("no donation %(code)s", code=repr(str(code)[:20])))
     with money_step() as session:
         donation = session.exec(select(Donation).where(Donation.code == code)
                                 .with_for_update()).first()
         if donation is None:
-            raise NotFound(f"no donation {code}")
+            raise NotFound(_("no donation %(code)s", code=code))
         left = donation.amount - donation.refunded
         if left <= 0:
             raise InvalidInput(f"{code} is already fully refunded", field="amount")

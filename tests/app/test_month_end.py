@@ -78,7 +78,7 @@ def test_sealing_goes_on_to_the_preview_and_publishing(fund):
                   data={"month": month, "paper": "a4"})
     assert resp.status_code == 303
     page = text(t.get(resp.headers["Location"]))
-    assert "Version 1, en, a4, published" in page and "Version 1, es, a4" in page
+    assert "Version 1, English, A4, published" in page and "Version 1, Español, A4" in page
     assert "Publishing again makes a new version" in page
 
 

@@ -68,4 +68,4 @@ def test_close_preview_publish(site, tab, width):
     page.click("main button.primary")  # publish
     fits(t, width, "published")
     text = page.inner_text("main")
-    assert "Version 1, en, letter, published" in text and "Version 1, es, letter" in text
+    assert "Version 1, English, US Letter, published" in text and "Version 1, Español, US Letter" in text
