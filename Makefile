@@ -71,8 +71,11 @@ clean:
 	rm -rf $(VENV) .pytest_cache test-output
 
 # Languages: extract every message, merge it into each catalog, compile (see docs/i18n.md).
+# Both catalogs, the app's and the reports' (read at run time, so not compiled here).
 translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o app/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --ignore-obsolete --no-fuzzy-matching
 	sed -i '1,20{/^#, fuzzy$$/d}' app/translations/*/LC_MESSAGES/messages.po  # the header, not messages
 	$(VENV)/bin/pybabel compile -d app/translations
+	$(VENV)/bin/pybabel -q extract -F reports/babel.cfg --no-location --sort-output --project=Carebooks -o reports/translations/messages.pot .
+	$(VENV)/bin/pybabel -q update -i reports/translations/messages.pot -d reports/translations --no-fuzzy-matching --width=100

@@ -27,7 +27,7 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ledger import Month
-from reports import chart
+from reports import categories, chart
 from reports.figures import OTHER, TOTAL, TREND_MONTHS
 from reports.languages import LANGUAGES
 from reports.public import period_row
@@ -69,12 +69,10 @@ def _environment(lang: str) -> Environment:
     return env
 
 
-# The default categories' names (any other category shows its key, capitalized).
-NAMES = {"rent": N_("Rent"), "utilities": N_("Utilities"), "food": N_("Food"),
-         "medical": N_("Medical"), "legal": N_("Legal"), "funeral": N_("Funeral"),
-         "transport": N_("Transport"), "other": N_("Other"), "individual": N_("Individuals"),
-         "grant": N_("Grants"), "event": N_("Events"),
-         OTHER: N_("Categories not shown separately, combined"), TOTAL: N_("All aid")}
+# The categories' names (their home is reports/categories.py), and the report's two rows
+# that are no category.
+NAMES = {**categories.NAMES, OTHER: N_("Categories not shown separately, combined"),
+         TOTAL: N_("All aid")}
 
 
 class Formats:

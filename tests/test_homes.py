@@ -50,3 +50,25 @@ def test_a_ledger_rule_becomes_an_error_code_in_one_place():
     from ledger.errors import MonthSealed, SealOutOfOrder
 
     assert (MonthSealed("m").code, SealOutOfOrder("s").code) == ("month_sealed", "seal_order")
+
+
+def test_category_names_are_written_only_in_reports_categories(tmp_path):
+    """The app and the reports once named the categories each their own way ("Individual"
+    on the donations page, "Individuals" in the PDF; "Individual" and "Personas" in
+    Spanish): both now read reports/categories.py, and both catalogs extract it."""
+    named = re.compile(r"""\b(?:_l|N_|_)\(["'](?:Rent|Utilities|Individuals?|Grants?)["']\)""")
+    assert _outside("reports/categories.py", named) == []
+    from flask_babel import force_locale
+
+    from app import create_app
+    from app.web.forms import category_label
+    from reports.render import Formats
+
+    app = create_app(instance=tmp_path / "instance",
+                     test_config={"TESTING": True, "DATABASE_URL": "sqlite://"})
+    for lang in ("en", "es"):
+        with app.test_request_context(), force_locale(lang):
+            page = [category_label(c) for c in ("rent", "individual", "grant", "event")]
+        pdf = [Formats(lang, "USD").category(c) for c in ("rent", "individual", "grant", "event")]
+        assert page == pdf, (lang, page, pdf)
+    assert page == ["Alquiler", "Personas", "Subvenciones", "Eventos"]

@@ -3,6 +3,7 @@ which category exists) live in the workflow, which names the field it refuses.""
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -82,15 +83,12 @@ class AmountField(StringField):
             return str(self.data)
 
 from ledger import PAYOUT_METHODS
+from reports import categories
 
 # What a person reads for each payout method the ledger knows (ledger.PAYOUT_METHODS, the
 # names' home); a method without a label here shows the words the books use for it.
 PAYOUT_LABELS = {"bank": _l("Bank transfer"), "cash": _l("Cash"), "paypal": _l("PayPal"),
                  "venmo": _l("Venmo"), "check": _l("Check")}
-CATEGORY_LABELS = {"rent": _l("Rent"), "utilities": _l("Utilities"), "food": _l("Food"),
-                   "medical": _l("Medical"), "legal": _l("Legal"), "funeral": _l("Funeral"),
-                   "transport": _l("Transport"), "other": _l("Other"),
-                   "individual": _l("Individual"), "grant": _l("Grant"), "event": _l("Event")}
 
 
 def payout_label(method: str) -> str:
@@ -104,8 +102,8 @@ def payout_choices() -> list[tuple[str, str]]:
 
 
 def category_label(name: str) -> str:
-    """A category's name in the current language (its own name if it has no translation)."""
-    return CATEGORY_LABELS.get(name, name.replace("-", " ").capitalize())
+    """A category's name in the current language (its home: reports/categories.py)."""
+    return categories.label(name, gettext)
 
 
 class SignInForm(FlaskForm):
