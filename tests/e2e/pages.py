@@ -5,6 +5,8 @@ that answers a role with a page (200) is visited as that role, so a new page is 
 without editing this file. On each page, at each width:
 
 - nothing is wider than the screen (`scrollWidth <= innerWidth`): no sideways scrolling;
+- no text is squeezed into a sliver, one or two letters a line (a table caption once was,
+  on phones, when its table became stacked cards);
 - axe-core finds no serious or critical violation;
 - on a Spanish page, no English sentence from the catalog is left (a fragment of three or
   more words of a translated message, found in the page's visible text);
@@ -58,6 +60,16 @@ def english_fragments() -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
+# Text of eight or more characters in a box under 40 px wide and over 80 px tall: words
+# broken a letter or two a line.
+SQUEEZED = """() => [...document.querySelectorAll('main *')].filter(e => {
+    const r = e.getBoundingClientRect(), t = (e.innerText || '').trim();
+    const hidden = [...function* () { for (let a = e; a; a = a.parentElement) yield a; }()]
+        .some(a => getComputedStyle(a).clip !== 'auto');  // for screen readers only
+    return !hidden && r.width > 0 && r.width < 40 && r.height > 80 && t.length >= 8;
+}).slice(0, 3).map(e => e.tagName + ': ' + e.innerText.trim().slice(0, 30))"""
+
+
 def seed(fund) -> str:
     """Requests in several states, so lists and timelines are not empty; returns the code
     of a submitted request of "member" (the pages with <code>)."""
@@ -97,7 +109,8 @@ def walk(browser, fund, base: str, code: str, role: str, lang: str) -> dict:
     page = context.new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    problems: dict[str, list[str]] = {"wide": [], "axe": [], "english": [], "status": []}
+    problems: dict[str, list[str]] = {"wide": [], "squeezed": [], "axe": [], "english": [],
+                                      "status": []}
     if role != "anon":
         sign_in(page, base, fund, PERSON[role])
     visited = []
@@ -121,6 +134,9 @@ def walk(browser, fund, base: str, code: str, role: str, lang: str) -> dict:
                     .filter(e => e.getBoundingClientRect().right > w + 1)
                     .slice(0, 3).map(e => e.tagName + '.' + e.className)""", inner)
                 problems["wide"].append(f"{where}: {scroll} > {inner} ({wide})")
+            squeezed = page.evaluate(SQUEEZED)
+            if squeezed:
+                problems["squeezed"].append(f"{where}: {squeezed}")
             result = page.evaluate(
                 "async () => await axe.run(document, {resultTypes: ['violations']})")
             for v in result["violations"]:
