@@ -7,9 +7,8 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, EmailField, HiddenField, IntegerField,
-                     PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import Optional
+from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -382,15 +381,15 @@ class ReconcileForm(FlaskForm):
 
 
 class TransferForm(FlaskForm):
-    amount = StringField(_l("Amount that left the account"), render_kw={"inputmode": "decimal"})
-    fee = StringField(_l("Fee kept on the way (if any)"), render_kw={"inputmode": "decimal"})
+    amount = AmountField(_l("Amount that left the account"))
+    fee = AmountField(_l("Fee kept on the way (if any)"))
     from_account = SelectField(_l("From"))
     to_account = SelectField(_l("To"))
     date = StringField(_l("Date"), render_kw={"type": "date"})
 
 
 class CostForm(FlaskForm):
-    amount = StringField(_l("Amount paid"), render_kw={"inputmode": "decimal"})
+    amount = AmountField(_l("Amount paid"))
     kind = SelectField(_l("Kind of cost"))
     account = SelectField(_l("Paid from"))
     date = StringField(_l("Date"), render_kw={"type": "date"})
@@ -398,14 +397,12 @@ class CostForm(FlaskForm):
 
 class RefundForm(FlaskForm):
     code = StringField(_l("Donation code (D-…)"), render_kw={"autocomplete": "off"})
-    amount = StringField(_l("Amount given back (empty: all that is left)"),
-                         render_kw={"inputmode": "decimal"})
+    amount = AmountField(_l("Amount given back (empty: all that is left)"))
 
 
 class ReturnedForm(FlaskForm):
     code = StringField(_l("Request code (R-…)"), render_kw={"autocomplete": "off"})
-    amount = StringField(_l("Amount that came back (empty: all that was paid)"),
-                         render_kw={"inputmode": "decimal"})
+    amount = AmountField(_l("Amount that came back (empty: all that was paid)"))
     account = SelectField(_l("Came back into"))
     date = StringField(_l("Date"), render_kw={"type": "date"})
 

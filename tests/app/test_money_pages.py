@@ -46,7 +46,7 @@ def test_a_transfer_and_a_cost_from_the_money_page(fund):
     assert resp.status_code == 303, text(resp)[:2000]
     assert balance(fund, "Expenses:Operations:Other") == Decimal("20.00")
     listed = text(b.get("/treasurer/money/"))
-    assert "Assets:Fund:Bank → Assets:Fund:Cash" in listed and "T-" in listed
+    assert "Bank → Cash box" in listed and "T-" in listed
 
 
 def test_a_refused_transfer_shows_its_field_and_changes_nothing(fund):
@@ -99,3 +99,19 @@ def test_an_admin_moves_the_start_earlier_on_the_first_run_page(fund):
         assert state.balance("Assets:Fund:PayPal") == Decimal("75.00")
     later = b.post("/admin/start/", data={"start": fund.start.isoformat()})
     assert later.status_code == 422 and "can only move earlier" in text(later)
+
+
+def test_spanish_amounts_are_read_as_spanish_writes_them(fund):
+    """`1.200,50` on a Spanish page is 1200.50, in every amount field of the Money page."""
+    b = Browser(fund, "es").sign_in("treasurer")
+    resp = b.post("/treasurer/money/", "/treasurer/money/transfer", data={
+        "transfer-amount": "1.200,50", "transfer-fee": "0,50",
+        "transfer-from_account": "Assets:Fund:Bank", "transfer-to_account": "Assets:Fund:Cash",
+        "transfer-date": dt.date.today().isoformat()})
+    assert resp.status_code == 303, text(resp)[:2000]
+    assert balance(fund, "Assets:Fund:Cash") == Decimal("1200.00")
+    resp = b.post("/treasurer/money/", "/treasurer/money/cost", data={
+        "cost-amount": "12,75", "cost-kind": "other", "cost-account": "Assets:Fund:Cash",
+        "cost-date": dt.date.today().isoformat()})
+    assert resp.status_code == 303, text(resp)[:2000]
+    assert balance(fund, "Expenses:Operations:Other") == Decimal("12.75")

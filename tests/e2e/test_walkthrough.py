@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from tests.app.conftest import PASSWORD, ask
-from tests.app.test_access_matrix import MATRIX, PERSON, ROLES
+from tests.app.conftest import PASSWORD
+from tests.app.test_access_matrix import MATRIX, ROLES
 
 # GET routes that are not pages a person reads: JSON, the stylesheet, the books' zip file
 NOT_PAGES = ("/api/", "/static/", "/books.zip")
@@ -118,21 +118,11 @@ def test_member_asks_two_treasurers_approve_payment_shows_publicly(site, tab):
     assert "5.000–10.000 USD" in page.inner_text("main")
 
 
-def test_every_page_of_each_role_passes_axe(site, tab):
-    """Every page the access matrix lets a role read (200), as that role, signed in through
-    the pages: each is scanned by axe-core, and what was scanned is exactly that list."""
-    code = ask(site, amount="50.00")  # a request of "member": the pages with <code>
-    scanned = {}
-    for role in ("anon", "member", "treasurer", "admin"):
-        t = tab(f"pages-{role}")
-        if role != "anon":
-            sign_in(t, PERSON[role])
-        t.scanned.clear()  # the sign-in pages, scanned above, are not this role's pages
-        for rule in matrix_pages(role):
-            response = t.page.goto(site.base + rule.replace("<code>", code))
-            assert response.status == 200, (role, rule, response.status)
-            t.check(rule.strip("/").replace("/", "-").replace("<code>", "code") or "home")
-        scanned[role] = sorted(p.replace(code, "<code>") for p in t.scanned)
-    assert scanned == {role: matrix_pages(role) for role in scanned}
-    assert len(scanned["treasurer"]) > len(scanned["member"]) > len(scanned["anon"]) >= 3
-    assert "/admin/people" in scanned["admin"] and "/treasurer/queue" in scanned["treasurer"]
+def test_the_matrix_gives_each_role_its_pages():
+    """The list the page walks (tests/e2e/pages.py) visit: every page of a role comes from
+    the access matrix, so a new page is walked without editing a test. (A walk of its own
+    here, axe-scanning each role's pages at one width, was a subset of those walks.)"""
+    pages = {role: matrix_pages(role) for role in ("anon", "member", "treasurer", "admin")}
+    assert len(pages["treasurer"]) > len(pages["member"]) > len(pages["anon"]) >= 3
+    assert "/admin/people" in pages["admin"] and "/treasurer/queue" in pages["treasurer"]
+    assert "/treasurer/queue" not in pages["member"] and "/my/requests" not in pages["anon"]
