@@ -42,6 +42,12 @@ def serve(fund):
     server.shutdown()
 
 
+def same_origin(requests: list[str], base: str) -> None:
+    """Fail if a page fetched anything from another origin (data: URLs are the page's own)."""
+    foreign = [u for u in requests if not (u.startswith(base + "/") or u.startswith("data:"))]
+    assert not foreign, "requests to another origin:\n" + "\n".join(foreign)
+
+
 @pytest.fixture
 def site(tmp_path):
     """The app for a fresh fund, served on 127.0.0.1 at a free port."""
@@ -114,8 +120,6 @@ def tab(browser, site):
         return t
 
     yield open_tab
-    foreign = [u for t in tabs for u in t.requests
-               if not (u.startswith(site.base + "/") or u.startswith("data:"))]
-    assert not foreign, "requests to another origin:\n" + "\n".join(foreign)
+    same_origin([u for t in tabs for u in t.requests], site.base)
     problems = [v for t in tabs for v in t.violations]
     assert not problems, "accessibility (axe-core, serious or critical):\n" + "\n".join(problems)

@@ -18,7 +18,7 @@ import re
 import pytest
 
 from tests.app.conftest import PASSWORD
-from tests.e2e.conftest import OUT
+from tests.e2e.conftest import OUT, same_origin
 
 MEMBER_CLICKS = 9      # create account, sign in, ask, send, open, answer, menu, mine, open
 TREASURER_CLICKS = 9   # sign in (2 steps), open, approve, pay, close, seal, yes, publish
@@ -64,9 +64,7 @@ def walk(browser, site):
         return w
 
     yield open_walk
-    foreign = [u for w in walks for u in w.requests
-               if not (u.startswith(site.base + "/") or u.startswith("data:"))]
-    assert not foreign, "requests to another origin:\n" + "\n".join(foreign)
+    same_origin([u for w in walks for u in w.requests], site.base)
     for w in walks:
         w.context.close()
 
