@@ -87,7 +87,10 @@ def queue(session: Session, person_ids, kind: str, *, message_id: str | None = N
 def queue_holders(session: Session, role: Role, kind: str, *, but=frozenset()) -> int:
     """Queue `kind` for the active holders of `role` (but not `but`) who chose to be told:
     one read, on every money step's path."""
-    rows = [r for r in _choosers(session) if role.value in r[2].split(",") and r[0] not in but]
+    # the LIKE narrows the read to the role's few holders (a fund has hundreds of members
+    # who chose email, and this runs on every submission); the split checks it exactly
+    rows = [r for r in _choosers(session, Person.roles.contains(role.value))
+            if role.value in r[2].split(",") and r[0] not in but]
     return _queue_rows(session, rows, kind, None)
 
 
